@@ -1,0 +1,39 @@
+# XAI Workbook: two commands on a fresh machine.
+#   make lab    set up .venv if needed, then open JupyterLab on notebooks/
+#   make test   set up .venv if needed, then lint, unit tests and every notebook in fast mode
+# Other targets: setup, bench, lint, strip (remove notebook outputs).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PIP_VERSION := 26.3
+KERNEL := xai-workbook
+LAB_ARGS ?=
+
+.PHONY: setup lab test lint bench strip
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[lab,dev]"
+	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python (XAI Workbook)"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	cd notebooks && ../$(VENV)/bin/jupyter lab $(LAB_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check xai_helpers tests benchmarks notebooks data
+
+test: lint
+	XAI_FAST=1 $(VENV)/bin/pytest tests notebooks --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 --durations=10
+
+bench: setup
+	$(PY) -m benchmarks
+
+strip: setup
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

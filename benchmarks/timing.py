@@ -1,0 +1,32 @@
+"""A tiny timer: the best of several repeats, after warm-up (the minimum is the least noisy
+estimate of what the code costs; everything above it is other work on the machine)."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+
+
+def best_time(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> float:
+    """Seconds taken by the fastest of ``repeats`` calls of ``fn``."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def report(title: str, rows: list[tuple[str, float]], reference: str) -> None:
+    """Print times and each row's ratio to the ``reference`` row."""
+    base = dict(rows)[reference]
+    print(f"\n{title}")
+    for name, seconds in rows:
+        print(f"  {name:48s} {seconds * 1000:8.1f} ms   {seconds / base:5.2f}x {reference}")

@@ -1,0 +1,97 @@
+"""xai_helpers: the small, tested helper package behind the XAI Workbook notebooks.
+
+Modules, one job each:
+
+- ``config``        fast mode (``XAI_FAST``), seeding, file locations, a model's device
+- ``images``        load any photo as upright RGB, with clear errors; bundled test photos
+- ``preprocessing`` a model's input recipe and its inverse; CHW <-> HWC
+- ``models``        load the offline EfficientNet-Lite0 or torchvision models, with metadata
+- ``layers``        find layers by name (with suggestions), list conv layers and shapes
+- ``hooks``         record activations / gradients with hooks that always clean up
+- ``labels``        ImageNet names in English and Chinese, readable top-k tables
+- ``fonts``         the bundled CJK font for matplotlib and PIL
+- ``viz``           heatmap overlays, "Pred Class / Show Class" labels, comparison grids
+"""
+from .config import DATA_DIR, FAST, REPO_ROOT, TEST_IMG_DIR, device_of, seed_everything
+from .fonts import CJK_FAMILY, cjk_font_path, pil_font, resolve_lang, use_cjk_font
+from .hooks import LayerRecorder, count_hooks
+from .images import MAX_PIXELS, list_test_images, load_image, test_image_path
+from .labels import (
+    LANGS,
+    NUM_CLASSES,
+    check_class_id,
+    imagenet_label,
+    imagenet_labels,
+    search_classes,
+    top_k,
+)
+from .layers import get_layer, layer_name, list_conv_layers
+from .models import (
+    MODEL_SPECS,
+    EfficientNetLite0,
+    ModelSpec,
+    WeightsNotFoundError,
+    load_model,
+    model_spec,
+    predict,
+    preprocess,
+)
+from .preprocessing import (
+    EFFICIENTNET_LITE_PREPROCESSING,
+    IMAGENET_PREPROCESSING,
+    Preprocessing,
+    chw_to_hwc,
+    hwc_to_chw,
+)
+from .viz import compare_maps, label_image, overlay_heatmap, show_heatmap, show_image, to_rgb_array
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FAST",
+    "REPO_ROOT",
+    "DATA_DIR",
+    "TEST_IMG_DIR",
+    "seed_everything",
+    "device_of",
+    "CJK_FAMILY",
+    "cjk_font_path",
+    "use_cjk_font",
+    "resolve_lang",
+    "pil_font",
+    "LayerRecorder",
+    "count_hooks",
+    "load_image",
+    "test_image_path",
+    "list_test_images",
+    "MAX_PIXELS",
+    "LANGS",
+    "NUM_CLASSES",
+    "imagenet_label",
+    "imagenet_labels",
+    "check_class_id",
+    "search_classes",
+    "top_k",
+    "get_layer",
+    "layer_name",
+    "list_conv_layers",
+    "ModelSpec",
+    "MODEL_SPECS",
+    "WeightsNotFoundError",
+    "EfficientNetLite0",
+    "load_model",
+    "model_spec",
+    "preprocess",
+    "predict",
+    "Preprocessing",
+    "IMAGENET_PREPROCESSING",
+    "EFFICIENTNET_LITE_PREPROCESSING",
+    "chw_to_hwc",
+    "hwc_to_chw",
+    "to_rgb_array",
+    "overlay_heatmap",
+    "label_image",
+    "show_image",
+    "show_heatmap",
+    "compare_maps",
+]

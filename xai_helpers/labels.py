@@ -1,0 +1,126 @@
+"""ImageNet class names in English and Chinese, and readable top-k predictions.
+
+The 1000 ImageNet classes are numbered 0–999 in the order every torchvision-style classifier
+uses. ``data/imagenet_class_index.csv`` holds, per class, its WordNet id, English name and
+simplified Chinese name (sources and the reviewed corrections are in ``data/README.md``).
+
+Taught in ``notebooks/00_setup_and_tour.ipynb``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+import torch
+
+from .config import DATA_DIR
+from .models import predict
+
+__all__ = ["LANGS", "NUM_CLASSES", "imagenet_label", "imagenet_labels", "check_class_id",
+           "search_classes", "top_k"]
+
+LANGS = ("en", "zh")
+NUM_CLASSES = 1000
+
+
+@lru_cache(maxsize=1)
+def _class_table() -> pd.DataFrame:
+    path = DATA_DIR / "imagenet_class_index.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"The label file {path} is missing; restore it with "
+                                "`git checkout -- data/imagenet_class_index.csv`.")
+    return pd.read_csv(path, dtype={"id": int, "wnid": str, "en": str, "zh": str},
+                       keep_default_na=False).set_index("id")
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"lang must be 'en' (English) or 'zh' (Chinese), not {lang!r}.")
+    return lang
+
+
+def check_class_id(class_id, num_classes: int = NUM_CLASSES) -> int:
+    """Return ``class_id`` as an int, or raise a clear error if it is not a valid class.
+
+    Example:
+        >>> check_class_id(torch.tensor(281))
+        281
+    """
+    if isinstance(class_id, torch.Tensor):
+        if class_id.numel() != 1:
+            raise ValueError(f"Expected one class id, got a tensor of shape "
+                             f"{tuple(class_id.shape)}.")
+        class_id = class_id.item()
+    is_integer = isinstance(class_id, int) or hasattr(class_id, "__index__")  # numpy ints too
+    if isinstance(class_id, bool) or not is_integer:
+        raise TypeError(f"A class id is an integer, not {type(class_id).__name__} ({class_id!r}). "
+                        "Look a name up with search_classes('cat').")
+    class_id = int(class_id)
+    if not 0 <= class_id < num_classes:
+        raise ValueError(f"Class id {class_id} is out of range: this model has {num_classes} "
+                         f"classes, numbered 0 to {num_classes - 1}.")
+    return class_id
+
+
+def imagenet_label(class_id: int, lang: str = "en") -> str:
+    """The name of ImageNet class ``class_id`` in English (``"en"``) or Chinese (``"zh"``).
+
+    Example:
+        >>> imagenet_label(281), imagenet_label(281, lang="zh")
+        ('tabby', '虎斑猫')
+    """
+    return str(_class_table().at[check_class_id(class_id), _check_lang(lang)])
+
+
+def imagenet_labels(lang: str = "en") -> list[str]:
+    """All 1000 class names in one language, indexed by class id.
+
+    Example:
+        >>> imagenet_labels("en")[967]
+        'espresso'
+    """
+    return _class_table()[_check_lang(lang)].tolist()
+
+
+def search_classes(query: str, limit: int = 10) -> pd.DataFrame:
+    """Classes whose English or Chinese name contains ``query`` (case-insensitive).
+
+    Example:
+        >>> search_classes("猫").index[:3].tolist()
+        [281, 282, 283]
+    """
+    table = _class_table()
+    q = query.strip().lower()
+    hits = table[table["en"].str.lower().str.contains(q, regex=False)
+                 | table["zh"].str.contains(q, regex=False)]
+    return hits.head(limit)
+
+
+def top_k(model: torch.nn.Module, x: torch.Tensor, k: int = 5) -> pd.DataFrame:
+    """The model's ``k`` most probable classes for each image, with names in both languages.
+
+    Args:
+        model: An ImageNet classifier.
+        x: A preprocessed batch (N, 3, H, W) or one image (3, H, W).
+        k: How many classes per image.
+
+    Returns:
+        A DataFrame with columns ``image``, ``rank``, ``class_id``, ``en``, ``zh``,
+        ``probability`` (softmax, so each image's probabilities over all classes sum to 1).
+
+    Example:
+        >>> top_k(model, x, k=3)          # doctest: +SKIP
+           image  rank  class_id       en     zh  probability
+        0      0     1       282  tiger cat  虎纹猫       0.41
+    """
+    probs = predict(model, x)
+    if not 1 <= k <= probs.shape[1]:
+        raise ValueError(f"k must be between 1 and {probs.shape[1]}, got {k}.")
+    values, indices = probs.topk(k, dim=1)
+    table = _class_table()
+    rows = []
+    for image, (p_row, i_row) in enumerate(zip(values.tolist(), indices.tolist())):
+        for rank, (p, i) in enumerate(zip(p_row, i_row), start=1):
+            rows.append({"image": image, "rank": rank, "class_id": i,
+                         "en": table.at[i, "en"], "zh": table.at[i, "zh"], "probability": p})
+    return pd.DataFrame(rows)

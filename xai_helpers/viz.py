@@ -1,0 +1,244 @@
+"""Pictures: heatmap overlays, labelled images and side-by-side comparisons.
+
+All helpers take a picture as a ``PIL.Image``, a NumPy (H, W, 3) array or a (3, H, W) tensor
+with values in [0, 1], and a map (CAM or attribution) as an (H, W) tensor or array. Plotting
+helpers take an optional ``ax=`` and return ``(fig, axes)``. Colours are RGB throughout.
+
+Taught in ``notebooks/00_setup_and_tour.ipynb``.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib import pyplot as plt
+from PIL import Image, ImageDraw
+
+from .fonts import pil_font, resolve_lang, use_cjk_font
+from .labels import imagenet_label
+
+__all__ = ["to_rgb_array", "overlay_heatmap", "label_image", "show_image", "show_heatmap",
+           "compare_maps"]
+
+_LABEL_PREFIX = {"en": ("Pred Class", "Show Class"), "zh": ("预测类别", "显示类别")}
+
+
+def to_rgb_array(image) -> np.ndarray:
+    """Any picture as a float32 (H, W, 3) NumPy array in [0, 1].
+
+    Args:
+        image: ``PIL.Image``; NumPy (H, W, 3) uint8 or float in [0, 1]; or torch (3, H, W)
+            float in [0, 1] (undo normalisation first with ``spec.preprocessing.inverse``).
+
+    Example:
+        >>> to_rgb_array(torch.ones(3, 2, 2)).shape
+        (2, 2, 3)
+    """
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    if isinstance(image, torch.Tensor):
+        if image.ndim == 4 and image.shape[0] == 1:
+            image = image[0]
+        if image.ndim != 3 or image.shape[0] != 3:
+            raise ValueError(f"Expected a (3, H, W) image tensor, got {tuple(image.shape)}.")
+        image = image.detach().float().cpu().movedim(0, -1).numpy()
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[-1] != 3:
+        raise ValueError(f"Expected an (H, W, 3) RGB picture, got shape {array.shape}.")
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    array = array.astype(np.float32)
+    if array.min() < -1e-3 or array.max() > 1 + 1e-3:
+        raise ValueError(
+            f"Picture values lie in [{array.min():.2f}, {array.max():.2f}], not [0, 1]. "
+            "If it is a normalised model input, undo that first: "
+            "model.xai_spec.preprocessing.inverse(x)."
+        )
+    return array.clip(0.0, 1.0)
+
+
+def _to_map(cam) -> np.ndarray:
+    if isinstance(cam, torch.Tensor):
+        cam = cam.detach().float().cpu().numpy()
+    cam = np.asarray(cam, dtype=np.float32)
+    cam = cam.squeeze()
+    if cam.ndim != 2:
+        raise ValueError(f"A heatmap must be 2-D (H, W); got shape {cam.shape}. "
+                         "For a batch, pass one map at a time: cam[0].")
+    return cam
+
+
+def _resize_map(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if cam.shape == size:
+        return cam
+    t = torch.from_numpy(cam)[None, None]
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def overlay_heatmap(image, cam, alpha: float = 0.5, cmap: str = "jet",
+                    vmin: float | None = 0.0, vmax: float | None = 1.0) -> np.ndarray:
+    """Blend a colour-mapped heatmap over a picture: ``(1 - alpha) * image + alpha * colour``.
+
+    Args:
+        image: The picture (see :func:`to_rgb_array`).
+        cam: (H', W') map; resized bilinearly to the picture's size if it differs.
+        alpha: Weight of the heatmap, 0 (picture only) to 1 (heatmap only).
+        cmap: A matplotlib colour map name.
+        vmin, vmax: Map values shown as the colour map's ends; ``None`` uses the map's own
+            min / max (per-image normalisation).
+
+    Returns:
+        A float32 (H, W, 3) RGB array in [0, 1].
+
+    Example:
+        >>> out = overlay_heatmap(np.zeros((4, 4, 3)), np.ones((2, 2)), alpha=1.0)
+        >>> out[0, 0].round(2).tolist()     # the top colour of "jet": dark red
+        [0.5, 0.0, 0.0]
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}.")
+    picture = to_rgb_array(image)
+    heat = _resize_map(_to_map(cam), picture.shape[:2])
+    low = float(heat.min()) if vmin is None else vmin
+    high = float(heat.max()) if vmax is None else vmax
+    scaled = np.clip((heat - low) / max(high - low, 1e-12), 0.0, 1.0)
+    colour = matplotlib.colormaps[cmap](scaled)[..., :3].astype(np.float32)
+    return (1.0 - alpha) * picture + alpha * colour
+
+
+def label_image(image, pred_class: int, show_class: int | None = None,
+                probability: float | None = None, lang: str = "en") -> Image.Image:
+    """Write "Pred Class / Show Class" names on a picture, in English or Chinese.
+
+    The predicted class is what the model says; the shown class is the one a heatmap
+    explains (they differ when you ask "why not class B?").
+
+    Args:
+        image: The picture (see :func:`to_rgb_array`).
+        pred_class: ImageNet id of the predicted class.
+        show_class: ImageNet id of the explained class (default: same as ``pred_class``).
+        probability: The predicted class's probability, shown in brackets.
+        lang: ``"en"`` or ``"zh"``.
+
+    Returns:
+        A new RGB ``PIL.Image`` with a dark band and white text at the top.
+
+    Example:
+        >>> labelled = label_image(np.zeros((224, 224, 3)), 281, 282, 0.6, lang="zh")
+        >>> labelled.size
+        (224, 224)
+    """
+    lang = resolve_lang(lang)
+    show_class = pred_class if show_class is None else show_class
+    pred_name, show_name = _LABEL_PREFIX[lang]
+    sep = "：" if lang == "zh" else ": "
+    first = f"{pred_name}{sep}{imagenet_label(pred_class, lang)}"
+    if probability is not None:
+        first += f" ({probability:.0%})"
+    lines = [first, f"{show_name}{sep}{imagenet_label(show_class, lang)}"]
+
+    picture = Image.fromarray(np.round(to_rgb_array(image) * 255).astype(np.uint8))
+    font = _font_that_fits(lines, picture.width - 8, start=max(12, picture.height // 16))
+    line_height = int(font.size * 1.35)
+    band = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    ImageDraw.Draw(band).rectangle([0, 0, picture.width, line_height * len(lines) + 4],
+                                   fill=(0, 0, 0, 150))
+    picture = Image.alpha_composite(picture.convert("RGBA"), band).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    for row, text in enumerate(lines):
+        draw.text((4, 2 + row * line_height), text, font=font, fill=(255, 255, 255))
+    return picture
+
+
+def _font_that_fits(lines: list[str], width: int, start: int, smallest: int = 8):
+    """The largest font size from ``start`` down whose every line fits in ``width`` pixels."""
+    size = start
+    while size > smallest and max(pil_font(size).getlength(t) for t in lines) > width:
+        size -= 1
+    return pil_font(size)
+
+
+def _axes(ax, figsize=(4, 4)):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
+def show_image(image, ax=None, title: str | None = None):
+    """Show a picture without axes ticks. Returns ``(fig, ax)``."""
+    use_cjk_font()
+    fig, ax = _axes(ax)
+    ax.imshow(to_rgb_array(image))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return fig, ax
+
+
+def show_heatmap(image, cam, ax=None, title: str | None = None, alpha: float = 0.5,
+                 cmap: str = "jet", vmin: float | None = 0.0, vmax: float | None = 1.0,
+                 colorbar: bool = False):
+    """Show a heatmap over a picture (see :func:`overlay_heatmap`). Returns ``(fig, ax)``."""
+    use_cjk_font()
+    fig, ax = _axes(ax)
+    ax.imshow(overlay_heatmap(image, cam, alpha, cmap, vmin, vmax))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        heat = _to_map(cam)
+        norm = matplotlib.colors.Normalize(float(heat.min()) if vmin is None else vmin,
+                                           float(heat.max()) if vmax is None else vmax)
+        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046)
+    return fig, ax
+
+
+def compare_maps(image, maps: Mapping[str, object], normalise: str = "shared",
+                 alpha: float = 0.5, cmap: str = "jet", ncols: int = 4, size: float = 3.0):
+    """Show the picture and several heatmaps side by side.
+
+    Args:
+        image: The picture.
+        maps: ``{title: (H, W) map}``, e.g. one entry per method or per class.
+        normalise: ``"shared"`` maps every heatmap with one colour scale (the global min and
+            max), so colours mean the same in every panel; ``"each"`` stretches each map to
+            its own min / max (good for shape, misleading for strength).
+        alpha, cmap: As in :func:`overlay_heatmap`.
+        ncols: Panels per row.
+        size: Panel size in inches.
+
+    Returns:
+        ``(fig, axes)`` with ``axes`` a flat array; ``axes[0]`` shows the picture.
+
+    Example:
+        >>> fig, axes = compare_maps(np.zeros((8, 8, 3)), {"a": np.eye(8), "b": np.eye(8) / 2})
+        >>> len(fig.axes) >= 3
+        True
+    """
+    if normalise not in ("shared", "each"):
+        raise ValueError(f"normalise must be 'shared' or 'each', not {normalise!r}.")
+    if not maps:
+        raise ValueError("maps is empty: pass at least one {title: heatmap}.")
+    use_cjk_font()
+    arrays = {title: _to_map(cam) for title, cam in maps.items()}
+    low = min(float(a.min()) for a in arrays.values())
+    high = max(float(a.max()) for a in arrays.values())
+    panels = 1 + len(arrays)
+    ncols = min(ncols, panels)
+    nrows = -(-panels // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    axes = axes.ravel()
+    show_image(image, ax=axes[0], title="input")
+    for ax, (title, cam) in zip(axes[1:], arrays.items()):
+        vmin, vmax = (low, high) if normalise == "shared" else (None, None)
+        show_heatmap(image, cam, ax=ax, title=title, alpha=alpha, cmap=cmap, vmin=vmin, vmax=vmax)
+    for ax in axes[panels:]:
+        ax.set_axis_off()
+    if normalise == "shared":
+        norm = matplotlib.colors.Normalize(low, high)
+        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[:panels]),
+                     fraction=0.02, label="shared scale")
+    return fig, axes
