@@ -11,9 +11,38 @@ Modules, one job each:
 - ``labels``        ImageNet names in English and Chinese, readable top-k tables
 - ``fonts``         the bundled CJK font for matplotlib and PIL
 - ``viz``           heatmap overlays, "Pred Class / Show Class" labels, comparison grids
+- ``cam``           CAM and the Grad-CAM family on one pipeline (one small override each)
+- ``guided``        Guided Backprop and Guided Grad-CAM on a patched copy of the model
+- ``widgets``       the ipywidgets CAM explorer (class / layer / method / opacity)
 """
+from .cam import (
+    CAM,
+    CAM_METHODS,
+    BaseCAM,
+    EigenCAM,
+    EigenGradCAM,
+    GradCAM,
+    GradCAMElementWise,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    ScoreCAM,
+    Target,
+    XGradCAM,
+    eval_mode,
+    normalise_maps,
+    select_scores,
+)
 from .config import DATA_DIR, FAST, REPO_ROOT, TEST_IMG_DIR, device_of, seed_everything
 from .fonts import CJK_FAMILY, cjk_font_path, pil_font, resolve_lang, use_cjk_font
+from .guided import (
+    GuidedReLU,
+    GuidedReLUFunction,
+    deprocess_gradients,
+    guided_backprop,
+    guided_copy,
+    guided_grad_cam,
+)
 from .hooks import LayerRecorder, count_hooks
 from .images import MAX_PIXELS, list_test_images, load_image, test_image_path
 from .labels import (
@@ -44,6 +73,7 @@ from .preprocessing import (
     hwc_to_chw,
 )
 from .viz import compare_maps, label_image, overlay_heatmap, show_heatmap, show_image, to_rgb_array
+from .widgets import DEFAULT_EXPLORER_METHODS, CAMExplorer
 
 __version__ = "0.1.0"
 
@@ -94,4 +124,28 @@ __all__ = [
     "show_image",
     "show_heatmap",
     "compare_maps",
+    "Target",
+    "eval_mode",
+    "select_scores",
+    "normalise_maps",
+    "BaseCAM",
+    "CAM",
+    "GradCAM",
+    "GradCAMPlusPlus",
+    "XGradCAM",
+    "HiResCAM",
+    "GradCAMElementWise",
+    "LayerCAM",
+    "ScoreCAM",
+    "EigenCAM",
+    "EigenGradCAM",
+    "CAM_METHODS",
+    "GuidedReLUFunction",
+    "GuidedReLU",
+    "guided_copy",
+    "guided_backprop",
+    "guided_grad_cam",
+    "deprocess_gradients",
+    "CAMExplorer",
+    "DEFAULT_EXPLORER_METHODS",
 ]

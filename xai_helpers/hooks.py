@@ -39,6 +39,8 @@ class LayerRecorder:
         calls: ``{name: int}`` how often each layer ran; more than once per forward means the
             module is reused at several places (EfficientNet's activation is).
         order: layer names in the order they first ran.
+        versions: ``{name: int}`` the output's in-place version counter when it was recorded;
+            see :meth:`modified_in_place`.
 
     Example:
         >>> model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))
@@ -63,6 +65,7 @@ class LayerRecorder:
         self.gradients: dict[str, torch.Tensor] = {}
         self.calls: dict[str, int] = {}
         self.order: list[str] = []
+        self.versions: dict[str, int] = {}
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
     def __enter__(self) -> "LayerRecorder":
@@ -83,12 +86,21 @@ class LayerRecorder:
         while self._handles:
             self._handles.pop().remove()
 
+    def modified_in_place(self, name: str) -> bool:
+        """Whether a later operation changed layer ``name``'s recorded output in place.
+
+        An ``nn.ReLU(inplace=True)`` right after a convolution overwrites the convolution's
+        output: what was recorded is then the ReLU's output, not the convolution's.
+        """
+        return self.activations[name]._version != self.versions[name]
+
     def _hook_for(self, name: str):
         def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
             if name not in self.calls:
                 self.order.append(name)
             self.calls[name] = self.calls.get(name, 0) + 1
             self.activations[name] = output.detach() if self.detach else output
+            self.versions[name] = output._version
             if self.record_gradients and output.requires_grad:
                 def save_gradient(grad: torch.Tensor) -> None:
                     self.gradients[name] = grad

@@ -1,0 +1,238 @@
+"""The from-scratch CAM family against pytorch-grad-cam and torchcam, plus the pipeline's
+promises: per-image targets, no leaked hooks, model state restored."""
+import warnings
+
+import pytest
+import pytorch_grad_cam as pgc
+import torch
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
+from torchcam import methods as torchcam_methods
+
+import xai_helpers as xh
+from xai_helpers import cam as C
+
+TARGETS = [235, 282]            # German shepherd for dog.jpg, tiger cat for chelsea.png
+TOLERANCE = 1e-5                # measured: at most 7e-7 (float32 rounding, cv2 vs torch resize)
+
+
+@pytest.fixture(scope="module")
+def x(model):
+    return xh.preprocess(model, [xh.test_image_path("dog"), xh.test_image_path("chelsea")])
+
+
+def _reference(ref_class, model, layers, x, targets):
+    with ref_class(model=model, target_layers=layers) as ref:
+        out = ref(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in targets])
+    return torch.from_numpy(out)
+
+
+@pytest.mark.parametrize("name, ref_class", [
+    ("Grad-CAM", pgc.GradCAM), ("Grad-CAM++", pgc.GradCAMPlusPlus), ("XGrad-CAM", pgc.XGradCAM),
+    ("HiResCAM", pgc.HiResCAM), ("Grad-CAM-ElementWise", pgc.GradCAMElementWise),
+    ("LayerCAM", pgc.LayerCAM),
+])
+def test_gradient_methods_equal_pytorch_grad_cam(model, x, name, ref_class):
+    ours = C.CAM_METHODS[name](model)(x, TARGETS)
+    theirs = _reference(ref_class, model, [xh.get_layer(model, "_head_act")], x, TARGETS)
+    assert ours.shape == (2, 224, 224)
+    assert (ours - theirs).abs().max() < TOLERANCE
+
+
+def test_multi_layer_fusion_equals_pytorch_grad_cam(model, x):
+    """Both average the layers' normalised maps. pytorch-grad-cam normalises each map before
+    upsampling it, we after (so each layer's map spans exactly [0, 1]); for one layer the two
+    orders give identical maps, for a fusion they differ slightly (measured 3.6e-5)."""
+    layers = ["_blocks.15", "_head_act"]
+    ours = C.GradCAM(model, layers)(x, TARGETS)
+    theirs = _reference(pgc.GradCAM, model, [xh.get_layer(model, n) for n in layers], x, TARGETS)
+    assert (ours - theirs).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("name, ref_class", [
+    ("CAM", torchcam_methods.CAM), ("Grad-CAM", torchcam_methods.GradCAM),
+    ("XGrad-CAM", torchcam_methods.XGradCAM), ("LayerCAM", torchcam_methods.LayerCAM),
+])
+def test_equal_torchcam_at_feature_resolution(model, x, name, ref_class):
+    # torchcam returns maps at the layer's 7x7 resolution; its CAM keeps negative values
+    relu = name != "CAM"
+    with ref_class(model, "_head_act") as extractor:
+        scores = model(x)
+        theirs = extractor(TARGETS, scores)[0]
+    ours = C.CAM_METHODS[name](model)(x, TARGETS, size=None, relu=relu)
+    assert ours.shape == (2, 7, 7)
+    assert (ours - theirs).abs().max() < TOLERANCE
+
+
+def test_torchcam_grad_cam_plus_plus_differs_by_design(model, x):
+    """torchcam 0.5.0 divides a boolean-indexed copy of alpha, so its alpha stays g**2;
+    pytorch-grad-cam and we follow the paper's Eq. 19. The maps really differ."""
+    with torchcam_methods.GradCAMpp(model, "_head_act") as extractor:
+        theirs = extractor(TARGETS, model(x))[0]
+    ours = C.GradCAMPlusPlus(model)(x, TARGETS, size=None)
+    assert (ours - theirs).abs().max() > 0.05
+
+
+def test_eigen_cam_is_the_same_principal_component_as_pytorch_grad_cam(model, x):
+    with xh.LayerRecorder(model, "_head_act", detach=True) as rec, torch.no_grad():
+        model(x)
+    A = rec.activations["_head_act"]
+    ours = C._first_component(A, A.sum(dim=1))
+    theirs = torch.from_numpy(get_2d_projection(A.numpy()))
+    for mine, ref in zip(ours, theirs):                     # an SVD's sign is arbitrary
+        sign = torch.sign((mine * ref).sum())
+        assert torch.allclose(mine, sign * ref, atol=1e-3 * float(ref.abs().max()))
+    # our sign convention: the map agrees with where activations are strong
+    corr = torch.corrcoef(torch.stack([ours[0].flatten(), A[0].sum(0).flatten()]))[0, 1]
+    assert corr > 0
+
+
+def test_score_cam_equals_pytorch_grad_cam_on_a_small_layer(model):
+    x = xh.preprocess(model, xh.test_image_path("chelsea"))
+    layer = "_blocks.0"                                       # 16 channels: 16 forward passes
+    ours = C.ScoreCAM(model, layer)(x, [282])
+    theirs = _reference(pgc.ScoreCAM, model, [xh.get_layer(model, layer)], x, [282])
+    assert (ours - theirs).abs().max() < 1e-4
+
+
+def test_score_cam_flat_channel_shortcut_is_exact(tiny_cnn):
+    """Channels that are constant share one forward pass; the weights must not change."""
+    with torch.no_grad():
+        tiny_cnn[2].bias[:3] = -100.0                        # channels 0-2 of layer 3 are dead
+    x = torch.randn(2, 3, 16, 16)
+    with xh.LayerRecorder(tiny_cnn, "3", detach=True) as rec, torch.no_grad():
+        tiny_cnn(x)
+    assert (rec.activations["3"][:, :3] == 0).all()
+    ours = C.ScoreCAM(tiny_cnn, "3", batch_size=2)(x, [1, 4])
+    theirs = _reference(pgc.ScoreCAM, tiny_cnn, [tiny_cnn[3]], x, [1, 4])
+    assert (ours - theirs).abs().max() < 1e-5
+
+
+def test_grad_cam_equals_cam_on_a_gap_fc_head(model, x):
+    """With A -> global average pooling -> linear, dy/dA = w / (h*w): Grad-CAM's weights are
+    CAM's weights divided by 49, so the normalised maps are identical."""
+    grad_cam = C.GradCAM(model)(x, TARGETS)
+    cam = C.CAM(model)(x, TARGETS)
+    assert (grad_cam - cam).abs().max() < 1e-5
+
+
+def test_batch_with_different_targets_equals_single_images(model, x):
+    for method in (C.GradCAM, C.LayerCAM, C.CAM):
+        batch = method(model)(x, TARGETS)
+        for i, target in enumerate(TARGETS):
+            single = method(model)(x[i:i + 1], target)
+            assert (batch[i] - single[0]).abs().max() < 1e-5
+
+
+def test_targets_default_and_custom(model, x):
+    gradcam = C.GradCAM(model)
+    top = gradcam(x, None)
+    assert gradcam.classes.tolist() == gradcam.logits.argmax(1).tolist()
+    assert torch.allclose(top, gradcam(x, gradcam.classes.tolist()))
+    contrast = gradcam(x, lambda logits: logits[:, 235] - logits[:, 249])  # dog vs malamute
+    assert contrast.shape == (2, 224, 224) and gradcam.classes is None
+    with pytest.raises(ValueError, match="out of range"):
+        gradcam(x, 1000)
+    with pytest.raises(ValueError, match="one class per image"):
+        gradcam(x, [1, 2, 3])
+    with pytest.raises(ValueError, match="target function"):
+        C.CAM(model)(x, lambda logits: logits[:, 1])
+
+
+def test_maps_are_normalised_and_sized(model, x):
+    cam = C.GradCAM(model)(x, TARGETS)
+    assert torch.allclose(cam.amin(dim=(1, 2)), torch.zeros(2))
+    assert torch.allclose(cam.amax(dim=(1, 2)), torch.ones(2), atol=1e-6)
+    assert C.GradCAM(model)(x, TARGETS, size=(100, 50)).shape == (2, 100, 50)
+    raw = C.GradCAM(model)(x, TARGETS, size=None, relu=False, normalise=False)
+    assert raw.shape == (2, 7, 7) and raw.min() < 0          # negative evidence before ReLU
+
+
+def test_the_map_follows_the_class(model):
+    """On dog.jpg, the dog class and the bicycle class light up different places."""
+    x = xh.preprocess(model, xh.test_image_path("dog"))
+    dog = C.GradCAM(model)(x, 235)[0]
+    bike = C.GradCAM(model)(x, 671)[0]
+    assert torch.corrcoef(torch.stack([dog.flatten(), bike.flatten()]))[0, 1] < 0.5
+    # the dog sits in the lower left of the photo
+    assert dog[112:, :112].mean() > dog[:112, 112:].mean()
+
+
+def test_no_hooks_left_and_mode_restored(model, x):
+    before = xh.count_hooks(model)
+    for _ in range(100):
+        C.GradCAM(model)(x[:1], 235, size=None)
+    assert xh.count_hooks(model) == before == 0
+    with pytest.raises(ValueError):
+        C.GradCAM(model)(x, 5000)                              # fails inside the hooks
+    assert xh.count_hooks(model) == 0
+    model.train()
+    try:
+        in_train = C.GradCAM(model)(x, TARGETS)
+        assert model.training                                  # restored
+    finally:
+        model.eval()
+    assert torch.allclose(in_train, C.GradCAM(model)(x, TARGETS))   # computed in eval mode
+
+
+@pytest.mark.parametrize("name", list(C.CAM_METHODS))
+def test_every_method_leaves_the_model_unchanged(model, name):
+    x = xh.preprocess(model, xh.test_image_path("coffee"))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    modules = [(n, type(m)) for n, m in model.named_modules()]
+    layer = "_blocks.1" if name == "Score-CAM" else None       # keep Score-CAM quick
+    cam = C.CAM_METHODS[name](model, layer)(x, 967)
+    assert cam.shape == (1, 224, 224) and torch.isfinite(cam).all()
+    assert xh.count_hooks(model) == 0 and not model.training
+    assert [(n, type(m)) for n, m in model.named_modules()] == modules
+    after = model.state_dict()
+    assert all(torch.equal(state[k], after[k]) for k in state)
+    assert next(model.parameters()).is_contiguous()            # Score-CAM used a copy
+
+
+def test_in_place_relu_models(tiny_cnn):
+    x = torch.randn(2, 3, 16, 16)
+    # the ReLU module itself: well defined, equal to pytorch-grad-cam
+    ours = C.GradCAM(tiny_cnn, "1")(x, [1, 2])
+    theirs = _reference(pgc.GradCAM, tiny_cnn, [tiny_cnn[1]], x, [1, 2])
+    assert (ours - theirs).abs().max() < TOLERANCE
+    assert tiny_cnn[1].inplace is True
+    # the conv before it: its output is overwritten in place, and we say so
+    with pytest.warns(UserWarning, match="changed in place"):
+        C.GradCAM(tiny_cnn, "0")(x, [1, 2])
+
+
+def test_gradients_work_under_no_grad_and_frozen_weights_but_not_inference_mode(model, x):
+    expected = C.GradCAM(model)(x, TARGETS)
+    with torch.no_grad():
+        assert torch.allclose(C.GradCAM(model)(x, TARGETS), expected)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        assert torch.allclose(C.GradCAM(model)(x, TARGETS), expected)
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="inference_mode"):
+        C.GradCAM(model)(x, TARGETS)
+
+
+def test_wrong_layer_and_wrong_cam_layer(model, x):
+    with pytest.raises(ValueError, match="Did you mean"):
+        C.GradCAM(model, "_blocks.99")
+    with pytest.raises(ValueError, match="pooled layer"):
+        C.CAM(model, "_blocks.15")(x, TARGETS)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu(model, x):
+    expected = C.GradCAM(model)(x, TARGETS)
+    gpu_model = xh.load_model(device="cuda")
+    got = C.GradCAM(gpu_model)(x.cuda(), TARGETS)
+    assert got.device.type == "cuda" and (got.cpu() - expected).abs().max() < 1e-3
+
+
+def test_no_warning_on_the_default_layer(model, x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        C.GradCAM(model)(x, TARGETS)

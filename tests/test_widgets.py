@@ -1,0 +1,35 @@
+"""The CAM explorer reacts to its controls (the browser test checks it renders in JupyterLab)."""
+import xai_helpers as xh
+from xai_helpers.widgets import CAMExplorer
+
+
+def test_controls_change_the_picture(model):
+    explorer = CAMExplorer(model, xh.test_image_path("dog"),
+                           layers=["_blocks.11", "_blocks.15", "_head_act"])
+    first = explorer.image.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and "Grad-CAM" in explorer.status.value
+    assert explorer.class_select.value == explorer.top_classes[0]
+
+    explorer.class_select.value = explorer.top_classes[1]
+    second = explorer.image.value
+    assert second != first
+
+    explorer.layer_select.value = "_blocks.11"
+    assert explorer.image.value != second and "_blocks.11" in explorer.status.value
+
+    explorer.lang.value = "zh"
+    explorer.alpha.value = 0.0                                  # picture only, label stays
+    assert explorer.image.value != second
+    assert xh.count_hooks(model) == 0
+
+
+def test_search_in_chinese_and_cam_on_the_wrong_layer(model):
+    explorer = CAMExplorer(model, xh.test_image_path("chelsea"), methods=["CAM", "Grad-CAM"],
+                           layers=["_blocks.15", "_head_act"])
+    explorer.search.value = "浓缩咖啡"
+    assert [value for _, value in explorer.class_select.options] == [550, 967]  # machine, drink
+    explorer.layer_select.value = "_blocks.15"
+    explorer.method_select.value = "CAM"
+    assert "cannot run here" in explorer.status.value and "pooled layer" in explorer.status.value
+    explorer.search.value = ""
+    assert [v for _, v in explorer.class_select.options] == explorer.top_classes
