@@ -86,3 +86,14 @@ def test_no_hooks_left_after_use_repeats_and_errors(tiny_cnn):
 def test_gradients_and_detach_conflict(tiny_cnn):
     with pytest.raises(ValueError, match="detach"):
         xh.LayerRecorder(tiny_cnn, "0", gradients=True, detach=True)
+
+
+def test_in_place_overwrite_is_detected(tiny_cnn):
+    x = torch.rand(1, 3, 8, 8)
+    with xh.LayerRecorder(tiny_cnn, ["0", "1", "2"]) as rec:
+        tiny_cnn(x)
+    assert rec.modified_in_place("0")          # conv output overwritten by ReLU(inplace=True)
+    assert not rec.modified_in_place("1") and not rec.modified_in_place("2")
+    with xh.LayerRecorder(tiny_cnn, "0") as rec, torch.inference_mode():
+        tiny_cnn(x)
+    assert not rec.modified_in_place("0")      # no version counter: reported as unknown=False

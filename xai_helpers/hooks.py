@@ -92,6 +92,8 @@ class LayerRecorder:
         An ``nn.ReLU(inplace=True)`` right after a convolution overwrites the convolution's
         output: what was recorded is then the ReLU's output, not the convolution's.
         """
+        if self.versions[name] < 0:
+            return False
         return self.activations[name]._version != self.versions[name]
 
     def _hook_for(self, name: str):
@@ -100,7 +102,8 @@ class LayerRecorder:
                 self.order.append(name)
             self.calls[name] = self.calls.get(name, 0) + 1
             self.activations[name] = output.detach() if self.detach else output
-            self.versions[name] = output._version
+            # inference-mode tensors have no version counter (and cannot be modified later)
+            self.versions[name] = -1 if output.is_inference() else output._version
             if self.record_gradients and output.requires_grad:
                 def save_gradient(grad: torch.Tensor) -> None:
                     self.gradients[name] = grad
