@@ -96,4 +96,4 @@ def test_in_place_overwrite_is_detected(tiny_cnn):
     assert not rec.modified_in_place("1") and not rec.modified_in_place("2")
     with xh.LayerRecorder(tiny_cnn, "0") as rec, torch.inference_mode():
         tiny_cnn(x)
-    assert not rec.modified_in_place("0")      # no version counter: reported as unknown=False
+    assert not rec.modified_in_place("0")      # no version counter: cannot tell, says False

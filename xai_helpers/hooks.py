@@ -102,7 +102,7 @@ class LayerRecorder:
                 self.order.append(name)
             self.calls[name] = self.calls.get(name, 0) + 1
             self.activations[name] = output.detach() if self.detach else output
-            # inference-mode tensors have no version counter (and cannot be modified later)
+            # inference-mode tensors have no version counter: an overwrite cannot be detected
             self.versions[name] = -1 if output.is_inference() else output._version
             if self.record_gradients and output.requires_grad:
                 def save_gradient(grad: torch.Tensor) -> None:
