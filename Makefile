@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[lab,dev]"
-	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python (XAI Workbook)"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (XAI Workbook)"
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -46,7 +46,7 @@ class GuidedReLUFunction(torch.autograd.Function):
         passes = (x > 0) & (grad > 0)
         if ctx.upper is not None:
             passes &= x < ctx.upper
-        return grad * passes, None
+        return torch.where(passes, grad, 0.0), None
 
 
 class GuidedReLU(nn.Module):
