@@ -95,15 +95,25 @@ def test_score_cam_equals_pytorch_grad_cam_on_a_small_layer(model):
     assert (ours - theirs).abs().max() < 1e-4
 
 
-def test_score_cam_flat_channel_shortcut_is_exact(tiny_cnn):
-    """Channels that are constant share one forward pass; the weights must not change."""
+def test_score_cam_scores_each_distinct_mask_once_and_exactly(tiny_cnn):
+    """Dead (flat) channels and channels that are scaled copies of each other have the same
+    normalised mask; they must share one forward pass without changing the weights."""
     with torch.no_grad():
-        tiny_cnn[2].bias[:3] = -100.0                        # channels 0-2 of layer 3 are dead
+        tiny_cnn[2].bias[:3] = -100.0                        # channels 0-2 of layer 3: dead
+        tiny_cnn[2].weight[3] = 2 * tiny_cnn[2].weight[4]    # channel 3 = 2 x channel 4
+        tiny_cnn[2].bias[3] = 2 * tiny_cnn[2].bias[4]
     x = torch.randn(2, 3, 16, 16)
     with xh.LayerRecorder(tiny_cnn, "3", detach=True) as rec, torch.no_grad():
         tiny_cnn(x)
     assert (rec.activations["3"][:, :3] == 0).all()
-    ours = C.ScoreCAM(tiny_cnn, "3", batch_size=2)(x, [1, 4])
+    assert torch.allclose(rec.activations["3"][:, 3], 2 * rec.activations["3"][:, 4])
+    images_seen = []
+    counter = tiny_cnn[0].register_forward_pre_hook(lambda m, i: images_seen.append(len(i[0])))
+    try:                                                     # (a deep copy keeps the hook)
+        ours = C.ScoreCAM(tiny_cnn, "3", batch_size=2)(x, [1, 4])
+    finally:
+        counter.remove()
+    assert sum(images_seen) == 2 + 2 * 3                     # the batch, then 3 masks per image
     theirs = _reference(pgc.ScoreCAM, tiny_cnn, [tiny_cnn[3]], x, [1, 4])
     assert (ours - theirs).abs().max() < 1e-5
 

@@ -355,8 +355,8 @@ class ScoreCAM(BaseCAM):
 
     Speed: the forward passes run under ``torch.inference_mode`` on a ``channels_last`` copy
     of the model (the faster memory layout for convolutions on CPUs; your model is untouched),
-    in small batches (on a 2-core CPU, 8 images per batch beat 16 or 64), and channels that
-    are constant over the map share one forward pass.
+    in small batches (on a 2-core CPU, 8 images per batch beat 16 or 64), and channels with
+    the same normalised map (all the flat ones, for a start) share one forward pass.
 
     Args:
         batch_size: Masked inputs per forward pass.
@@ -379,19 +379,24 @@ class ScoreCAM(BaseCAM):
 
         with torch.inference_mode():
             for i in range(n):
-                # A flat channel has no location: its normalised mask is 0 everywhere, so all
-                # flat channels score the same blank image. Score it once (same result, and
-                # often half the forward passes saved: ReLU6 leaves many channels flat).
-                flat = A[i].flatten(1).amax(1) == A[i].flatten(1).amin(1)
-                if flat.any():
-                    scores[i, flat] = score(torch.zeros_like(x[i:i + 1]), i)
-                channels = torch.nonzero(~flat)[:, 0]
-                for chunk in channels.split(self.batch_size):
+                # Channels whose maps are equal after min-max scaling give the same mask, so the
+                # same masked image and score: run each distinct mask once. Flat channels all
+                # scale to 0 (a blank image); with ReLU6 that is often half of the channels.
+                maps = A[i].flatten(1)
+                low, high = maps.amin(1, keepdim=True), maps.amax(1, keepdim=True)
+                scaled = torch.where(high > low, (maps - low) / (high - low), 0.0)
+                _, group = torch.unique(scaled, dim=0, return_inverse=True)
+                first = torch.full((int(group.max()) + 1,), k, device=A.device)
+                first = first.scatter_reduce(0, group, torch.arange(k, device=A.device), "amin")
+                distinct = torch.empty(len(first), device=A.device)
+                for start, chunk in zip(range(0, len(first), self.batch_size),
+                                        first.split(self.batch_size)):
                     masks = F.interpolate(A[i:i + 1, chunk], size=x.shape[-2:], mode="bilinear",
                                           align_corners=True)[0]            # (b, H, W)
                     masks = masks - masks.flatten(1).min(1).values[:, None, None]
                     masks = masks / (masks.flatten(1).max(1).values[:, None, None] + 1e-8)
-                    scores[i, chunk] = score(x[i] * masks[:, None], i)
+                    distinct[start:start + len(chunk)] = score(x[i] * masks[:, None], i)
+                scores[i] = distinct[group]
         return scores.softmax(dim=1)
 
 
