@@ -14,6 +14,8 @@ Modules, one job each:
 - ``cam``           CAM and the Grad-CAM family on one pipeline (one small override each)
 - ``guided``        Guided Backprop and Guided Grad-CAM on a patched copy of the model
 - ``widgets``       the ipywidgets CAM explorer (class / layer / method / opacity)
+- ``gradients``     saliency, SmoothGrad, Integrated Gradients on the input
+- ``perturbation``  occlusion (batched forward passes on a fast copy of the model)
 """
 from .cam import (
     CAM,
@@ -35,6 +37,14 @@ from .cam import (
 )
 from .config import DATA_DIR, FAST, REPO_ROOT, TEST_IMG_DIR, device_of, seed_everything
 from .fonts import CJK_FAMILY, cjk_font_path, pil_font, resolve_lang, use_cjk_font
+from .gradients import (
+    collapse_channels,
+    convergence_delta,
+    input_gradients,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+)
 from .guided import (
     GuidedReLU,
     GuidedReLUFunction,
@@ -60,11 +70,13 @@ from .models import (
     EfficientNetLite0,
     ModelSpec,
     WeightsNotFoundError,
+    inference_copy,
     load_model,
     model_spec,
     predict,
     preprocess,
 )
+from .perturbation import occlusion, window_positions
 from .preprocessing import (
     EFFICIENTNET_LITE_PREPROCESSING,
     IMAGENET_PREPROCESSING,
@@ -113,6 +125,7 @@ __all__ = [
     "model_spec",
     "preprocess",
     "predict",
+    "inference_copy",
     "Preprocessing",
     "IMAGENET_PREPROCESSING",
     "EFFICIENTNET_LITE_PREPROCESSING",
@@ -148,4 +161,12 @@ __all__ = [
     "deprocess_gradients",
     "CAMExplorer",
     "DEFAULT_EXPLORER_METHODS",
+    "input_gradients",
+    "saliency",
+    "smoothgrad",
+    "integrated_gradients",
+    "convergence_delta",
+    "collapse_channels",
+    "window_positions",
+    "occlusion",
 ]

@@ -18,7 +18,6 @@ Taught in ``notebooks/01_cam_from_scratch.ipynb`` and ``notebooks/02_grad_cam_in
 """
 from __future__ import annotations
 
-import copy
 import warnings
 from contextlib import contextmanager
 from typing import Callable, Sequence, Union
@@ -31,7 +30,7 @@ from .config import device_of
 from .hooks import LayerRecorder
 from .labels import check_class_id
 from .layers import get_layer, layer_name
-from .models import model_spec
+from .models import inference_copy, model_spec
 
 __all__ = [
     "Target", "eval_mode", "select_scores", "normalise_maps", "BaseCAM", "CAM", "GradCAM",
@@ -354,7 +353,7 @@ class ScoreCAM(BaseCAM):
     Networks", CVPR Workshops 2020.
 
     Speed: the forward passes run under ``torch.inference_mode`` on a ``channels_last`` copy
-    of the model (the faster memory layout for convolutions on CPUs; your model is untouched),
+    of the model (:func:`~xai_helpers.models.inference_copy`; your model is untouched),
     in small batches (on a 2-core CPU, 8 images per batch beat 16 or 64), and channels with
     the same normalised map (all the flat ones, for a start) share one forward pass.
 
@@ -371,7 +370,7 @@ class ScoreCAM(BaseCAM):
     def channel_weights(self, A, grads, *, x, classes, target):
         n, k = A.shape[:2]
         scores = torch.empty(n, k, device=A.device)
-        fast_model = copy.deepcopy(self.model).eval().to(memory_format=torch.channels_last)
+        fast_model = inference_copy(self.model)
 
         def score(batch: torch.Tensor, i: int) -> torch.Tensor:
             logits = fast_model(batch.contiguous(memory_format=torch.channels_last))
