@@ -15,7 +15,8 @@ Modules, one job each:
 - ``guided``        Guided Backprop and Guided Grad-CAM on a patched copy of the model
 - ``widgets``       the ipywidgets CAM explorer (class / layer / method / opacity)
 - ``gradients``     saliency, SmoothGrad, Integrated Gradients on the input
-- ``perturbation``  occlusion (batched forward passes on a fast copy of the model)
+- ``perturbation``  occlusion and LIME (batched forward passes on a fast copy of the model)
+- ``metrics``       deletion and insertion curves
 """
 from .cam import (
     CAM,
@@ -65,6 +66,7 @@ from .labels import (
     top_k,
 )
 from .layers import get_layer, layer_name, list_conv_layers
+from .metrics import Curve, deletion_curve, insertion_curve
 from .models import (
     MODEL_SPECS,
     EfficientNetLite0,
@@ -76,7 +78,16 @@ from .models import (
     predict,
     preprocess,
 )
-from .perturbation import occlusion, window_positions
+from .perturbation import (
+    LimeSamples,
+    lime_samples,
+    occlusion,
+    paint_superpixels,
+    superpixel_means,
+    superpixels,
+    weighted_ridge,
+    window_positions,
+)
 from .preprocessing import (
     EFFICIENTNET_LITE_PREPROCESSING,
     IMAGENET_PREPROCESSING,
@@ -169,4 +180,13 @@ __all__ = [
     "collapse_channels",
     "window_positions",
     "occlusion",
+    "superpixels",
+    "LimeSamples",
+    "lime_samples",
+    "weighted_ridge",
+    "paint_superpixels",
+    "superpixel_means",
+    "Curve",
+    "deletion_curve",
+    "insertion_curve",
 ]
