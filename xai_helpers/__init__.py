@@ -17,6 +17,7 @@ Modules, one job each:
 - ``gradients``     saliency, SmoothGrad, Integrated Gradients on the input
 - ``perturbation``  occlusion and LIME (batched forward passes on a fast copy of the model)
 - ``metrics``       deletion and insertion curves
+- ``igos``          I-GOS: a mask optimised with integrated gradients
 """
 from .cam import (
     CAM,
@@ -55,6 +56,7 @@ from .guided import (
     guided_grad_cam,
 )
 from .hooks import LayerRecorder, count_hooks
+from .igos import IGOSResult, blurred_baseline, igos, total_variation
 from .images import MAX_PIXELS, list_test_images, load_image, test_image_path
 from .labels import (
     LANGS,
@@ -189,4 +191,8 @@ __all__ = [
     "Curve",
     "deletion_curve",
     "insertion_curve",
+    "blurred_baseline",
+    "total_variation",
+    "IGOSResult",
+    "igos",
 ]
