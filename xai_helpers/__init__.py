@@ -18,6 +18,8 @@ Modules, one job each:
 - ``perturbation``  occlusion and LIME (batched forward passes on a fast copy of the model)
 - ``metrics``       deletion and insertion curves
 - ``igos``          I-GOS: a mask optimised with integrated gradients
+- ``lrp``           Layer-wise Relevance Propagation (epsilon, gamma, zB rules)
+- ``digits``        a small CNN on scikit-learn's bundled digits, trained in seconds
 """
 from .cam import (
     CAM,
@@ -38,6 +40,7 @@ from .cam import (
     select_scores,
 )
 from .config import DATA_DIR, FAST, REPO_ROOT, TEST_IMG_DIR, device_of, seed_everything
+from .digits import digits_cnn, digits_tensors, train_digits_cnn
 from .fonts import CJK_FAMILY, cjk_font_path, pil_font, resolve_lang, use_cjk_font
 from .gradients import (
     collapse_channels,
@@ -68,6 +71,7 @@ from .labels import (
     top_k,
 )
 from .layers import get_layer, layer_name, list_conv_layers
+from .lrp import epsilon_rule, gamma_rule, lrp, stabilise, zbox_rule
 from .metrics import Curve, deletion_curve, insertion_curve
 from .models import (
     MODEL_SPECS,
@@ -195,4 +199,12 @@ __all__ = [
     "total_variation",
     "IGOSResult",
     "igos",
+    "stabilise",
+    "epsilon_rule",
+    "gamma_rule",
+    "zbox_rule",
+    "lrp",
+    "digits_tensors",
+    "digits_cnn",
+    "train_digits_cnn",
 ]
