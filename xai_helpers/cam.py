@@ -78,7 +78,8 @@ def select_scores(logits: torch.Tensor, target: Target) -> tuple[torch.Tensor, t
         return scores, None
     if target is None:
         classes = logits.argmax(dim=1)
-    elif isinstance(target, torch.Tensor) and target.ndim == 1 or isinstance(target, (list, tuple)):
+    elif isinstance(target, (list, tuple)) or (isinstance(target, torch.Tensor)
+                                               and target.ndim == 1):
         ids = [check_class_id(t, num_classes) for t in target]
         if len(ids) != n:
             raise ValueError(f"Got {len(ids)} target classes for a batch of {n} images; give one "
@@ -373,7 +374,7 @@ class ScoreCAM(BaseCAM):
         fast_model = inference_copy(self.model)
 
         def score(batch: torch.Tensor, i: int) -> torch.Tensor:
-            logits = fast_model(batch.contiguous(memory_format=torch.channels_last))
+            logits = fast_model(batch)
             return target(logits) if classes is None else logits[:, classes[i]]
 
         with torch.inference_mode():

@@ -56,7 +56,7 @@ def _curve(model, x, target: int, saliency, steps, baseline, batch_size, insert:
     probabilities = []
     with eval_mode(model), torch.inference_mode():
         for batch in torch.cat(images).split(batch_size):
-            logits = fast(batch.contiguous(memory_format=torch.channels_last))
+            logits = fast(batch)
             probabilities.append(logits.softmax(dim=1)[:, target])
     return Curve(fractions, torch.cat(probabilities).cpu())
 

@@ -76,7 +76,7 @@ def occlusion(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
     fast_model = inference_copy(model)
 
     def scores_of(batch: torch.Tensor, targets: Target) -> torch.Tensor:
-        logits = fast_model(batch.contiguous(memory_format=torch.channels_last))
+        logits = fast_model(batch)
         return select_scores(logits, targets)[0]
 
     attributions = torch.zeros_like(x)
@@ -182,7 +182,7 @@ def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments:
         for rows in masks.to(x.device).split(batch_size):
             keep = rows[:, segments].unsqueeze(1).bool()                       # (b, 1, H, W)
             batch = torch.where(keep, x, filled)
-            logits = fast(batch.contiguous(memory_format=torch.channels_last))
+            logits = fast(batch)
             probabilities.append(logits.softmax(dim=1)[:, target].cpu())
     cosine = masks.sum(1) / (masks.norm(dim=1) * count ** 0.5).clamp_min(1e-12)
     weights = torch.sqrt(torch.exp(-((1 - cosine) ** 2) / kernel_width ** 2))
