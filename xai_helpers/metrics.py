@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .cam import eval_mode
 from .config import device_of
 from .models import inference_copy
 
@@ -54,7 +53,7 @@ def _curve(model, x, target: int, saliency, steps, baseline, batch_size, insert:
         images.append(torch.where(chosen, end, start))
     fast = inference_copy(model)
     probabilities = []
-    with eval_mode(model), torch.inference_mode():
+    with torch.inference_mode():                     # the copy is already in eval mode
         for batch in torch.cat(images).split(batch_size):
             logits = fast(batch)
             probabilities.append(logits.softmax(dim=1)[:, target])

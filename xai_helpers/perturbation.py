@@ -178,7 +178,7 @@ def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments:
     filled = means[:, segments]                                                # (3, H, W)
     fast = inference_copy(model)
     probabilities = []
-    with eval_mode(model), torch.inference_mode():
+    with torch.inference_mode():                     # the copy is already in eval mode
         for rows in masks.to(x.device).split(batch_size):
             keep = rows[:, segments].unsqueeze(1).bool()                       # (b, 1, H, W)
             batch = torch.where(keep, x, filled)
