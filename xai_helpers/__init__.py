@@ -19,6 +19,7 @@ Modules, one job each:
 - ``metrics``       deletion and insertion curves
 - ``igos``          I-GOS: a mask optimised with integrated gradients
 - ``lrp``           Layer-wise Relevance Propagation (epsilon, gamma, zB rules)
+- ``canonize``      EfficientNet-Lite0 rewritten for LRP (BN folded, sums made explicit), zennit
 - ``digits``        a small CNN on scikit-learn's bundled digits, trained in seconds
 """
 from .cam import (
@@ -38,6 +39,15 @@ from .cam import (
     eval_mode,
     normalise_maps,
     select_scores,
+)
+from .canonize import (
+    LRP_COMPOSITES,
+    CanonicalEfficientNetLite0,
+    CanonicalMBConv,
+    canonize_efficientnet,
+    fold_batchnorm,
+    lrp_relevance,
+    without_biases,
 )
 from .config import DATA_DIR, FAST, REPO_ROOT, TEST_IMG_DIR, device_of, seed_everything
 from .digits import digits_cnn, digits_tensors, train_digits_cnn
@@ -207,4 +217,11 @@ __all__ = [
     "digits_tensors",
     "digits_cnn",
     "train_digits_cnn",
+    "fold_batchnorm",
+    "CanonicalMBConv",
+    "CanonicalEfficientNetLite0",
+    "canonize_efficientnet",
+    "without_biases",
+    "LRP_COMPOSITES",
+    "lrp_relevance",
 ]
