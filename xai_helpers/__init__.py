@@ -21,6 +21,9 @@ Modules, one job each:
 - ``lrp``           Layer-wise Relevance Propagation (epsilon, gamma, zB rules)
 - ``canonize``      EfficientNet-Lite0 rewritten for LRP (BN folded, sums made explicit), zennit
 - ``digits``        a small CNN on scikit-learn's bundled digits, trained in seconds
+- ``video_io``      read videos (mmcv) and stream H.264 mp4 files (PyAV), never half-written
+- ``video``         explain every frame of a video; ``python -m xai_helpers.video`` for batch jobs
+- ``webcam``        a live CAM view in the notebook, from a camera or a clip played as one
 """
 from .cam import (
     CAM,
@@ -36,6 +39,7 @@ from .cam import (
     ScoreCAM,
     Target,
     XGradCAM,
+    cam_method,
     eval_mode,
     normalise_maps,
     select_scores,
@@ -111,7 +115,27 @@ from .preprocessing import (
     chw_to_hwc,
     hwc_to_chw,
 )
-from .viz import compare_maps, label_image, overlay_heatmap, show_heatmap, show_image, to_rgb_array
+from .video import (
+    CamSmoother,
+    FrameExplainer,
+    FrameExplanation,
+    LabelPainter,
+    VideoResult,
+    explain_video,
+    render_frame,
+)
+from .video_io import SAMPLE_VIDEO, VideoError, VideoInfo, VideoWriter, read_frames, video_info
+from .viz import (
+    compare_maps,
+    draw_label_band,
+    label_band,
+    label_image,
+    overlay_heatmap,
+    show_heatmap,
+    show_image,
+    to_rgb_array,
+)
+from .webcam import Camera, LiveCAMView, NoCameraError, VirtualCamera, open_camera
 from .widgets import DEFAULT_EXPLORER_METHODS, CAMExplorer
 
 __version__ = "0.1.0"
@@ -224,4 +248,25 @@ __all__ = [
     "without_biases",
     "LRP_COMPOSITES",
     "lrp_relevance",
+    "cam_method",
+    "label_band",
+    "draw_label_band",
+    "SAMPLE_VIDEO",
+    "VideoError",
+    "VideoInfo",
+    "video_info",
+    "read_frames",
+    "VideoWriter",
+    "CamSmoother",
+    "FrameExplainer",
+    "FrameExplanation",
+    "render_frame",
+    "LabelPainter",
+    "VideoResult",
+    "explain_video",
+    "NoCameraError",
+    "Camera",
+    "VirtualCamera",
+    "open_camera",
+    "LiveCAMView",
 ]

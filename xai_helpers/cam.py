@@ -18,6 +18,7 @@ Taught in ``notebooks/01_cam_from_scratch.ipynb`` and ``notebooks/02_grad_cam_in
 """
 from __future__ import annotations
 
+import difflib
 import warnings
 from contextlib import contextmanager
 from typing import Callable, Sequence, Union
@@ -35,7 +36,7 @@ from .models import inference_copy, model_spec
 __all__ = [
     "Target", "eval_mode", "select_scores", "normalise_maps", "BaseCAM", "CAM", "GradCAM",
     "GradCAMPlusPlus", "XGradCAM", "HiResCAM", "GradCAMElementWise", "LayerCAM", "ScoreCAM",
-    "EigenCAM", "EigenGradCAM", "CAM_METHODS",
+    "EigenCAM", "EigenGradCAM", "CAM_METHODS", "cam_method",
 ]
 
 #: What to explain: ``None`` (each image's top class), one class id for the whole batch, one id
@@ -447,3 +448,26 @@ CAM_METHODS: dict[str, type[BaseCAM]] = {
     "HiResCAM": HiResCAM, "Grad-CAM-ElementWise": GradCAMElementWise, "LayerCAM": LayerCAM,
     "Score-CAM": ScoreCAM, "Eigen-CAM": EigenCAM, "EigenGrad-CAM": EigenGradCAM,
 }
+
+
+def _method_key(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "").replace(" ", "")
+
+
+def cam_method(name: str) -> type[BaseCAM]:
+    """A CAM class by name, forgiving about case and dashes: ``"gradcam"`` = ``"Grad-CAM"``.
+
+    Raises:
+        ValueError: Unknown name; the message lists the close matches and all names.
+
+    Example:
+        >>> cam_method("gradcam++").__name__
+        'GradCAMPlusPlus'
+    """
+    by_key = {_method_key(key): method for key, method in CAM_METHODS.items()}
+    if _method_key(name) in by_key:
+        return by_key[_method_key(name)]
+    close = difflib.get_close_matches(_method_key(name), list(by_key), n=3, cutoff=0.5)
+    suggestion = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(f"Unknown CAM method {name!r}.{suggestion} "
+                     f"Choose one of: {', '.join(CAM_METHODS)}.")

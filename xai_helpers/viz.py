@@ -20,8 +20,8 @@ from PIL import Image, ImageDraw
 from .fonts import pil_font, resolve_lang, use_cjk_font
 from .labels import imagenet_label
 
-__all__ = ["to_rgb_array", "overlay_heatmap", "label_image", "show_image", "show_heatmap",
-           "compare_maps"]
+__all__ = ["to_rgb_array", "overlay_heatmap", "label_image", "label_band", "draw_label_band",
+           "show_image", "show_heatmap", "compare_maps"]
 
 _LABEL_PREFIX = {"en": ("Pred Class", "Show Class"), "zh": ("预测类别", "显示类别")}
 
@@ -131,6 +131,33 @@ def label_image(image, pred_class: int, show_class: int | None = None,
         >>> labelled.size
         (224, 224)
     """
+    picture = np.round(to_rgb_array(image) * 255).astype(np.uint8)
+    colour, opacity = label_band(picture.shape[1], pred_class, show_class, probability, lang,
+                                 font_size=max(12, picture.shape[0] // 16))
+    return Image.fromarray(draw_label_band(picture, colour, opacity))
+
+
+def label_band(width: int, pred_class: int, show_class: int | None = None,
+               probability: float | None = None, lang: str = "en",
+               font_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """The label band on its own: white text on a half-transparent dark strip.
+
+    Rendered once and blended onto many frames by :func:`draw_label_band` (the video
+    pipeline draws the same two lines on hundreds of frames).
+
+    Args:
+        width: Width of the picture it goes on, in pixels.
+        pred_class, show_class, probability, lang: As in :func:`label_image`.
+        font_size: The largest font size to try; smaller ones are used until both lines fit.
+
+    Returns:
+        ``(colour, opacity)``: uint8 (h, width, 3) and float32 (h, width, 1) in [0, 1].
+
+    Example:
+        >>> colour, opacity = label_band(640, 89, lang="zh", font_size=32)
+        >>> colour.shape[1], colour.dtype.name
+        (640, 'uint8')
+    """
     lang = resolve_lang(lang)
     show_class = pred_class if show_class is None else show_class
     pred_name, show_name = _LABEL_PREFIX[lang]
@@ -139,17 +166,25 @@ def label_image(image, pred_class: int, show_class: int | None = None,
     if probability is not None:
         first += f" ({probability:.0%})"
     lines = [first, f"{show_name}{sep}{imagenet_label(show_class, lang)}"]
-
-    picture = Image.fromarray(np.round(to_rgb_array(image) * 255).astype(np.uint8))
-    font = _font_that_fits(lines, picture.width - 8, start=max(12, picture.height // 16))
+    font = _font_that_fits(lines, width - 8, start=font_size)
     line_height = int(font.size * 1.35)
-    band = Image.new("RGBA", picture.size, (0, 0, 0, 0))
-    ImageDraw.Draw(band).rectangle([0, 0, picture.width, line_height * len(lines) + 4],
-                                   fill=(0, 0, 0, 150))
-    picture = Image.alpha_composite(picture.convert("RGBA"), band).convert("RGB")
-    draw = ImageDraw.Draw(picture)
+    band = Image.new("RGBA", (width, line_height * len(lines) + 4), (0, 0, 0, 150))
+    draw = ImageDraw.Draw(band)
     for row, text in enumerate(lines):
-        draw.text((4, 2 + row * line_height), text, font=font, fill=(255, 255, 255))
+        draw.text((4, 2 + row * line_height), text, font=font, fill=(255, 255, 255, 255))
+    rgba = np.asarray(band)
+    return rgba[..., :3].copy(), rgba[..., 3:].astype(np.float32) / 255.0
+
+
+def draw_label_band(picture: np.ndarray, colour: np.ndarray, opacity: np.ndarray) -> np.ndarray:
+    """Blend a band from :func:`label_band` onto the top of a uint8 (H, W, 3) picture, in place.
+
+    Returns the picture. A band taller than the picture is cut off.
+    """
+    height = min(colour.shape[0], picture.shape[0])
+    top = picture[:height].astype(np.float32)
+    blended = top + (colour[:height].astype(np.float32) - top) * opacity[:height]
+    picture[:height] = np.round(blended).astype(np.uint8)
     return picture
 
 
