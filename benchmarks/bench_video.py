@@ -13,8 +13,7 @@ from pathlib import Path
 import torch
 
 import xai_helpers as xh
-from xai_helpers.video import FrameExplainer, explain_video
-from xai_helpers.video_io import SAMPLE_VIDEO, read_frames
+from xai_helpers.video import SAMPLE_VIDEO, FrameExplainer, explain_video, read_frames
 
 from .timing import best_time
 

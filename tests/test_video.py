@@ -7,8 +7,17 @@ import pytest
 import torch
 
 import xai_helpers as xh
-from xai_helpers.video import CamSmoother, FrameExplainer, explain_video, main, render_frame
-from xai_helpers.video_io import VideoError, VideoWriter, read_frames, video_info
+from xai_helpers.video import (
+    CamSmoother,
+    FrameExplainer,
+    VideoError,
+    VideoWriter,
+    explain_video,
+    read_frames,
+    render_frame,
+    video_info,
+)
+from xai_helpers.video.__main__ import main
 from xai_helpers.webcam import Camera, LiveCAMView, NoCameraError, VirtualCamera, open_camera
 
 WIDTH, HEIGHT, FPS, FRAMES = 160, 96, 10, 12

@@ -21,8 +21,8 @@ Modules, one job each:
 - ``lrp``           Layer-wise Relevance Propagation (epsilon, gamma, zB rules)
 - ``canonize``      EfficientNet-Lite0 rewritten for LRP (BN folded, sums made explicit), zennit
 - ``digits``        a small CNN on scikit-learn's bundled digits, trained in seconds
-- ``video_io``      read videos (mmcv) and stream H.264 mp4 files (PyAV), never half-written
-- ``video``         explain every frame of a video; ``python -m xai_helpers.video`` for batch jobs
+- ``video``         read videos (mmcv), explain every frame, stream H.264 mp4 files (PyAV);
+                    ``python -m xai_helpers.video`` for batch jobs
 - ``webcam``        a live CAM view in the notebook, from a camera or a clip played as one
 """
 from .cam import (
@@ -116,15 +116,20 @@ from .preprocessing import (
     hwc_to_chw,
 )
 from .video import (
+    SAMPLE_VIDEO,
     CamSmoother,
     FrameExplainer,
     FrameExplanation,
     LabelPainter,
+    VideoError,
+    VideoInfo,
     VideoResult,
+    VideoWriter,
     explain_video,
+    read_frames,
     render_frame,
+    video_info,
 )
-from .video_io import SAMPLE_VIDEO, VideoError, VideoInfo, VideoWriter, read_frames, video_info
 from .viz import (
     compare_maps,
     draw_label_band,

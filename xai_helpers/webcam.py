@@ -24,8 +24,7 @@ import ipywidgets as widgets
 import numpy as np
 from torch import nn
 
-from .video import FrameExplainer, LabelPainter, render_frame
-from .video_io import SAMPLE_VIDEO, read_frames, video_info
+from .video import SAMPLE_VIDEO, FrameExplainer, LabelPainter, read_frames, render_frame, video_info
 
 __all__ = ["NoCameraError", "Camera", "VirtualCamera", "open_camera", "LiveCAMView"]
 
@@ -48,7 +47,12 @@ class Camera:
     def __init__(self, index: int = 0):
         self.index = index
         self.name = f"camera {index}"
-        self._capture = cv2.VideoCapture(index)
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)   # we say it better
+        try:
+            self._capture = cv2.VideoCapture(index)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not self._capture.isOpened():
             self._capture.release()
             raise NoCameraError(

@@ -6,17 +6,13 @@ Frames are squashed to the model's 224×224 input (not centre-cropped, so the ma
 whole frame), explained in batches, optionally smoothed over time, coloured, labelled and
 streamed into an H.264 mp4.
 
-Command line, for batch jobs::
-
-    python -m xai_helpers.video IN.mp4 OUT.mp4 --method gradcam --lang zh --class auto
+The command line (``python -m xai_helpers.video``) is in ``__main__.py``.
 
 Taught in ``notebooks/08_video_and_webcam_cam.ipynb``.
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,12 +27,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .cam import CAM_METHODS, cam_method
-from .config import device_of
-from .labels import check_class_id
-from .models import load_model, model_spec
-from .video_io import VideoWriter, read_frames, video_info
-from .viz import draw_label_band, label_band
+from ..cam import CAM_METHODS, cam_method, normalise_maps
+from ..config import device_of
+from ..labels import check_class_id
+from ..models import load_model, model_spec
+from ..viz import draw_label_band, label_band
+from .files import VideoWriter, read_frames, video_info
 
 __all__ = ["CamSmoother", "FrameExplainer", "FrameExplanation", "render_frame", "LabelPainter",
            "VideoResult", "explain_video"]
@@ -95,7 +91,8 @@ class FrameExplainer:
         target: ``None`` explains each frame's own top class; an id explains that class in
             every frame ("why cockatoo, frame by frame?").
         layer: CAM layer (default: the model's ``xai_spec.cam_layer``).
-        smoothing: New-frame weight of :class:`CamSmoother` (1 = off).
+        smoothing: New-frame weight of :class:`CamSmoother` (1 = off); smoothed maps are
+            min-max normalised again, like unsmoothed ones.
 
     Example:
         >>> explain = FrameExplainer(load_model(), "gradcam", target=89)
@@ -149,8 +146,10 @@ class FrameExplainer:
                 maps = self.cam(x, self.target, size=None)
         probabilities = self.cam.logits.softmax(dim=1)
         probability, predicted = probabilities.max(dim=1)
-        return FrameExplanation(self.smoother(maps.detach().float().cpu()), predicted.cpu(),
-                                probability.cpu(), self.cam.classes.cpu())
+        maps = self.smoother(maps.detach().float().cpu())
+        if self.smoother.weight < 1.0:
+            maps = normalise_maps(maps)    # an average of maps is flatter: stretch it to [0, 1]
+        return FrameExplanation(maps, predicted.cpu(), probability.cpu(), self.cam.classes.cpu())
 
 
 class LabelPainter:
@@ -289,58 +288,3 @@ def explain_video(source: str | Path, output: str | Path, model: nn.Module | Non
         if writing is not None:
             writing.result()
     return VideoResult(Path(output), writer.frames_written, time.perf_counter() - start, classes)
-
-
-def _class_argument(value: str) -> int | None:
-    if value.lower() == "auto":
-        return None
-    try:
-        return check_class_id(int(value))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``python -m xai_helpers.video IN OUT [options]`` (``--help``)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m xai_helpers.video",
-        description="Explain every frame of a video with a CAM method and write an mp4 with "
-                    "the heatmap and the predicted / explained class names.")
-    parser.add_argument("input", type=Path, help="input video")
-    parser.add_argument("output", type=Path, help="output .mp4 (not overwritten unless asked)")
-    parser.add_argument("--method", default="gradcam",
-                        help=f"CAM method: {', '.join(k for k in CAM_METHODS if k != 'Score-CAM')}"
-                             " (case and dashes optional; default gradcam)")
-    parser.add_argument("--class", dest="target", type=_class_argument, default=None,
-                        metavar="auto|ID", help="ImageNet id to explain, or auto (each frame's "
-                                                "top class, the default)")
-    parser.add_argument("--lang", choices=["en", "zh"], default="en", help="label language")
-    parser.add_argument("--smooth", type=float, default=1.0, metavar="W",
-                        help="temporal smoothing: weight of the newest frame in (0, 1]; 1 = off")
-    parser.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity (0.5)")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-frames", type=int, default=None)
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    parser.add_argument("--model", default="efficientnet_lite0")
-    args = parser.parse_args(argv)
-    try:
-        if args.output.exists() and not args.overwrite:
-            raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it.")
-        model = load_model(args.model)
-        result = explain_video(args.input, args.output, model, method=args.method,
-                               target=args.target, lang=args.lang, smoothing=args.smooth,
-                               alpha=args.alpha, batch_size=args.batch_size,
-                               max_frames=args.max_frames, overwrite=args.overwrite)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: no output written", file=sys.stderr)
-        return 130
-    print(f"wrote {result.path}: {result.frames} frames in {result.seconds:.1f} s "
-          f"({result.fps:.1f} frames/s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
