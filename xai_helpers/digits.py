@@ -13,6 +13,8 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
+from .training import accuracy, fit_classifier
+
 __all__ = ["digits_tensors", "digits_cnn", "train_digits_cnn"]
 
 
@@ -51,16 +53,6 @@ def train_digits_cnn(epochs: int = 30, seed: int = 0, batch_size: int = 64,
     """Train :func:`digits_cnn` with Adam; returns ``(model in eval mode, test accuracy)``."""
     torch.manual_seed(seed)
     x_train, y_train, x_test, y_test = digits_tensors(seed=seed)
-    model = digits_cnn()
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        model.train()
-        for batch in torch.randperm(len(y_train), generator=generator).split(batch_size):
-            optimiser.zero_grad()
-            nn.functional.cross_entropy(model(x_train[batch]), y_train[batch]).backward()
-            optimiser.step()
-    model.eval()
-    with torch.no_grad():
-        accuracy = float((model(x_test).argmax(1) == y_test).float().mean())
-    return model, accuracy
+    model = fit_classifier(digits_cnn(), x_train, y_train, epochs=epochs, seed=seed,
+                           batch_size=batch_size, lr=lr)
+    return model, accuracy(model, x_test, y_test)
