@@ -14,9 +14,16 @@ Modules, one job each:
 - ``cam``           CAM and the Grad-CAM family on one pipeline (one small override each)
 - ``guided``        Guided Backprop and Guided Grad-CAM on a patched copy of the model
 - ``widgets``       the ipywidgets CAM explorer (class / layer / method / opacity)
+- ``explorer``      one canvas for every method: image / upload, model, class, layer, compare
 - ``gradients``     saliency, SmoothGrad, Integrated Gradients on the input
 - ``perturbation``  occlusion and LIME (batched forward passes on a fast copy of the model)
-- ``metrics``       deletion and insertion curves
+- ``metrics``       deletion / insertion, average drop / increase, pointing game, energy in the
+                    mask, sparseness, rank correlation
+- ``methods``       every method behind one call, ``explain(name, model, x, target)``, with costs
+- ``sanity``        the model-randomisation sanity check (cascading, top layers first)
+- ``shapes``        a generated data set with object masks, and small CNNs trained on it
+- ``training``      the training loop the small CNNs share; fine-tuning a new head
+- ``evaluation``    every method scored on the same images: one table
 - ``igos``          I-GOS: a mask optimised with integrated gradients
 - ``lrp``           Layer-wise Relevance Propagation (epsilon, gamma, zB rules)
 - ``canonize``      EfficientNet-Lite0 rewritten for LRP (BN folded, sums made explicit), zennit
@@ -55,6 +62,8 @@ from .canonize import (
 )
 from .config import DATA_DIR, FAST, REPO_ROOT, TEST_IMG_DIR, device_of, seed_everything
 from .digits import digits_cnn, digits_tensors, train_digits_cnn
+from .evaluation import COLUMNS, evaluate_methods, results_table, sanity_scores
+from .explorer import Explorer
 from .fonts import CJK_FAMILY, cjk_font_path, pil_font, resolve_lang, use_cjk_font
 from .gradients import (
     collapse_channels,
@@ -86,12 +95,23 @@ from .labels import (
 )
 from .layers import get_layer, layer_name, list_conv_layers
 from .lrp import epsilon_rule, gamma_rule, lrp, stabilise, zbox_rule
-from .metrics import Curve, deletion_curve, insertion_curve
+from .methods import METHODS, Method, edge_map, estimate_seconds, explain, resolve_targets
+from .metrics import (
+    Curve,
+    average_drop_increase,
+    deletion_curve,
+    energy_in_mask,
+    insertion_curve,
+    pointing_game,
+    rank_correlation,
+    sparseness,
+)
 from .models import (
     MODEL_SPECS,
     EfficientNetLite0,
     ModelSpec,
     WeightsNotFoundError,
+    available_models,
     inference_copy,
     load_model,
     model_spec,
@@ -115,6 +135,21 @@ from .preprocessing import (
     chw_to_hwc,
     hwc_to_chw,
 )
+from .sanity import cascading_randomisation, parametric_layers, randomisation_similarity
+from .shapes import (
+    CUE_COLOURS,
+    SHAPE_CLASSES,
+    SHAPE_CLASSES_ZH,
+    SHAPES_CAM_LAYER,
+    SHAPES_SPEC,
+    Shapes,
+    load_shapes_cnn,
+    make_shapes,
+    shapes_accuracy,
+    shapes_cnn,
+    train_shapes_cnn,
+)
+from .training import accuracy, fine_tune_head, fit_classifier
 from .video import (
     SAMPLE_VIDEO,
     CamSmoother,
@@ -274,4 +309,38 @@ __all__ = [
     "VirtualCamera",
     "open_camera",
     "LiveCAMView",
+    "pointing_game",
+    "energy_in_mask",
+    "average_drop_increase",
+    "sparseness",
+    "rank_correlation",
+    "Method",
+    "METHODS",
+    "explain",
+    "estimate_seconds",
+    "edge_map",
+    "resolve_targets",
+    "parametric_layers",
+    "cascading_randomisation",
+    "randomisation_similarity",
+    "SHAPE_CLASSES",
+    "SHAPE_CLASSES_ZH",
+    "CUE_COLOURS",
+    "Shapes",
+    "make_shapes",
+    "shapes_cnn",
+    "train_shapes_cnn",
+    "load_shapes_cnn",
+    "shapes_accuracy",
+    "SHAPES_CAM_LAYER",
+    "SHAPES_SPEC",
+    "fit_classifier",
+    "accuracy",
+    "fine_tune_head",
+    "COLUMNS",
+    "evaluate_methods",
+    "sanity_scores",
+    "results_table",
+    "Explorer",
+    "available_models",
 ]

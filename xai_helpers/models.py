@@ -32,7 +32,8 @@ from .preprocessing import (
 )
 
 __all__ = ["ModelSpec", "MODEL_SPECS", "WeightsNotFoundError", "EfficientNetLite0",
-           "load_model", "model_spec", "preprocess", "predict", "inference_copy"]
+           "load_model", "available_models", "model_spec", "preprocess", "predict",
+           "inference_copy"]
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,30 @@ def _efficientnet_lite0(pretrained: bool) -> nn.Module:
     return model
 
 
+def _cached_weights_path(name: str) -> Path:
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
+
+
+def available_models() -> list[str]:
+    """Models :func:`load_model` can load with pretrained weights right now, without network:
+    EfficientNet-Lite0 always, torchvision models whose weights are in the hub cache.
+
+    Example:
+        >>> available_models()[0]
+        'efficientnet_lite0'
+    """
+    return ["efficientnet_lite0"] + [name for name in MODEL_SPECS if name != "efficientnet_lite0"
+                                     and _cached_weights_path(name).exists()]
+
+
 def _torchvision_model(name: str, pretrained: bool) -> nn.Module:
     builder = torchvision.models.get_model_builder(name)
     model = builder(weights=None)
     if not pretrained:
         return model
     weights = torchvision.models.get_model_weights(name).DEFAULT
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
+    cached = _cached_weights_path(name)
     try:
         # Reads the hub cache when the file is there; downloads it otherwise.
         state_dict = weights.get_state_dict(progress=False)
