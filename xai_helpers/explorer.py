@@ -285,6 +285,7 @@ class Explorer:
             self.status.value = f"{self.method_select.value} cannot run here: {error}"
         finally:
             done.set()
+            ticker.join()
             self.progress.value = 1.0
 
     def wait(self, timeout: float = 600.0) -> None:
