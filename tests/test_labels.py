@@ -67,3 +67,12 @@ def test_top_k_table(model):
     assert set(table[table.image == 1].class_id) <= set(range(281, 286))
     with pytest.raises(ValueError, match="k must be"):
         xh.top_k(model, x, k=0)
+
+
+def test_search_ranks_head_nouns_first_and_the_box_falls_back_to_the_default():
+    import xai_helpers as xh
+
+    assert xh.search_classes("猫").index[:3].tolist() == [281, 282, 283]   # not 猫头鹰 (owl)
+    assert xh.search_classes("espresso").index[0] == 967                   # before the maker
+    assert xh.search_class_ids("  ", [5, 6]) == [5, 6]
+    assert xh.search_class_ids("no such class", [5]) == []

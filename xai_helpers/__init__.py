@@ -90,6 +90,7 @@ from .labels import (
     check_class_id,
     imagenet_label,
     imagenet_labels,
+    search_class_ids,
     search_classes,
     top_k,
 )
@@ -343,4 +344,5 @@ __all__ = [
     "results_table",
     "Explorer",
     "available_models",
+    "search_class_ids",
 ]

@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 from .images import list_test_images, load_image, test_image_path
-from .labels import imagenet_label, search_classes
+from .labels import imagenet_label, search_class_ids
 from .layers import list_conv_layers
 from .methods import METHODS, estimate_seconds, explain
 from .models import available_models, load_model, model_spec, predict, preprocess
@@ -189,8 +189,7 @@ class Explorer:
             self.status.value = f"Could not load {change['new']}: {error}"
 
     def _on_search(self, change) -> None:
-        query = change["new"].strip()
-        ids = self.top_classes if not query else search_classes(query, limit=30).index.tolist()
+        ids = search_class_ids(change["new"], self.top_classes)
         if ids:
             self._set_class_options(ids)
             self.render()

@@ -9,6 +9,7 @@ Taught in ``notebooks/00_setup_and_tour.ipynb``.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Sequence
 
 import pandas as pd
 import torch
@@ -17,7 +18,7 @@ from .config import DATA_DIR
 from .models import predict
 
 __all__ = ["LANGS", "NUM_CLASSES", "imagenet_label", "imagenet_labels", "check_class_id",
-           "search_classes", "top_k"]
+           "search_classes", "search_class_ids", "top_k"]
 
 LANGS = ("en", "zh")
 NUM_CLASSES = 1000
@@ -83,7 +84,9 @@ def imagenet_labels(lang: str = "en") -> list[str]:
 
 
 def search_classes(query: str, limit: int = 10) -> pd.DataFrame:
-    """Classes whose English or Chinese name contains ``query`` (case-insensitive).
+    """Classes whose English or Chinese name contains ``query`` (case-insensitive), best first:
+    exact names, then names that end with it (the head noun: 虎斑猫 "tabby cat" for 猫),
+    then names that start with it, then the rest; ties in class order.
 
     Example:
         >>> search_classes("猫").index[:3].tolist()
@@ -91,9 +94,30 @@ def search_classes(query: str, limit: int = 10) -> pd.DataFrame:
     """
     table = _class_table()
     q = query.strip().lower()
-    hits = table[table["en"].str.lower().str.contains(q, regex=False)
-                 | table["zh"].str.contains(q, regex=False)]
-    return hits.head(limit)
+    en, zh = table["en"].str.lower(), table["zh"]
+    hits = table[en.str.contains(q, regex=False) | zh.str.contains(q, regex=False)]
+    if hits.empty:
+        return hits
+    en, zh = en[hits.index], zh[hits.index]
+    rank = pd.Series(3, index=hits.index)
+    rank[en.str.startswith(q) | zh.str.startswith(q)] = 2
+    rank[en.str.endswith(q) | zh.str.endswith(q)] = 1
+    rank[(en == q) | (zh == q)] = 0
+    order = sorted(hits.index, key=lambda class_id: (rank[class_id], class_id))
+    return hits.loc[order].head(limit)
+
+
+def search_class_ids(query: str, default: Sequence[int], limit: int = 30) -> list[int]:
+    """What a class search box should offer: ``default`` (e.g. the top 5) for an empty query,
+    otherwise the ids of :func:`search_classes`.
+
+    Example:
+        >>> search_class_ids("", [281, 282]), search_class_ids("espresso", [])
+        ([281, 282], [967, 550])
+    """
+    if not query.strip():
+        return list(default)
+    return search_classes(query, limit=limit).index.tolist()
 
 
 def top_k(model: torch.nn.Module, x: torch.Tensor, k: int = 5) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .cam import CAM_METHODS, BaseCAM
 from .images import ImageSource
-from .labels import imagenet_label, search_classes
+from .labels import imagenet_label, search_class_ids
 from .layers import list_conv_layers
 from .models import model_spec, predict, preprocess
 from .viz import label_image, overlay_heatmap
@@ -113,8 +113,7 @@ class CAMExplorer:
             self.render()
 
     def _on_search(self, change) -> None:
-        query = change["new"].strip()
-        ids = self.top_classes if not query else search_classes(query, limit=30).index.tolist()
+        ids = search_class_ids(change["new"], self.top_classes)
         if ids:
             self._set_class_options(ids)
             self.render()
