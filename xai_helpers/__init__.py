@@ -24,6 +24,9 @@ Modules, one job each:
 - ``shapes``        a generated data set with object masks, and small CNNs trained on it
 - ``training``      the training loop the small CNNs share; fine-tuning a new head
 - ``evaluation``    every method scored on the same images: one table
+- ``exercises``     checkers for the coding exercises: specific feedback, never the answer
+- ``assignments``   student copies in exercises/ (``python -m xai_helpers.assignments``)
+- ``quiz``          multiple-choice questions on classic misconceptions, instant feedback
 - ``igos``          I-GOS: a mask optimised with integrated gradients
 - ``lrp``           Layer-wise Relevance Propagation (epsilon, gamma, zB rules)
 - ``canonize``      EfficientNet-Lite0 rewritten for LRP (BN folded, sums made explicit), zennit
@@ -136,6 +139,7 @@ from .preprocessing import (
     chw_to_hwc,
     hwc_to_chw,
 )
+from .quiz import QUESTIONS, Question, answer, quiz
 from .sanity import cascading_randomisation, parametric_layers, randomisation_similarity
 from .shapes import (
     CUE_COLOURS,
@@ -345,4 +349,8 @@ __all__ = [
     "Explorer",
     "available_models",
     "search_class_ids",
+    "Question",
+    "QUESTIONS",
+    "answer",
+    "quiz",
 ]
