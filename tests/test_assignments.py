@@ -130,3 +130,23 @@ def test_quiz_gives_instant_feedback():
     assert "Not quite" in feedback.value
     with pytest.raises(ValueError, match="Unknown question"):
         xh.answer("nope", 0)
+
+
+@pytest.mark.parametrize("key", sorted(CHECKERS))
+def test_student_check_cells_fail_on_the_stubs(key, context):
+    """The check cell of each student copy, run as a student would after leaving the stub."""
+    from types import SimpleNamespace
+
+    from torch import nn
+
+    path = EXERCISES_DIR / next(p.name for p in NOTEBOOKS if p.name.startswith(key))
+    stub = _cells(path, "solution")[0].source
+    check = _cells(path, "grade")[0].source
+    namespace = {**_namespace(), "model": context["model"], "x": context["x"], "c": 235,
+                 "A": torch.rand(6, 7, 7), "W": torch.randn(1000, 6),
+                 "samples": SimpleNamespace(masks=torch.ones(5, 8))}
+    if key == "07":
+        namespace["model"] = [None] * 9 + [nn.Linear(128, 64, bias=False)]
+    exec(compile(stub, f"{path.name}:stub", "exec"), namespace)
+    with pytest.raises(NotImplementedError):
+        exec(compile(check, f"{path.name}:check", "exec"), namespace)
