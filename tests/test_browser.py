@@ -1,5 +1,6 @@
 """End to end in a real browser: JupyterLab 4 + ipywidgets, driven by Playwright in Debian's
-headless Chromium (no browser download).
+headless Chromium (no browser download). Notebooks: 10 (the explorer) and 02 (the CAM explorer
+with class and layer controls).
 
 The test copies two notebooks to a temporary folder (so nothing in the repository is written),
 starts JupyterLab from this venv on 127.0.0.1 with a random port and token, runs all cells
@@ -26,7 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "browser"
-NOTEBOOKS = ["01_cam_from_scratch.ipynb", "10_explorer.ipynb"]
+NOTEBOOKS = ["02_grad_cam_internals.ipynb", "10_explorer.ipynb"]
 RUN_TIMEOUT_MS = 240_000
 
 
@@ -183,16 +184,21 @@ def test_explorer_notebook_widgets_respond_in_jupyterlab(browser, lab):
     print(f"explorer notebook in the browser: {time.perf_counter() - start:.0f} s")
 
 
-def test_cam_notebook_class_selector_responds(browser, lab):
+def test_cam_notebook_class_and_layer_sliders_respond(browser, lab):
+    """Notebook 02's CAM explorer: the class dropdown and the layer slider, in the browser."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = _open_and_run_all(browser, lab, "01_cam_from_scratch.ipynb")
+    page = _open_and_run_all(browser, lab, "02_grad_cam_internals.ipynb")
     picture = page.locator("img.widget-image").first
-    picture.wait_for(state="visible")
+    picture.scroll_into_view_if_needed()
     page.wait_for_function("element => element.src && element.naturalWidth > 0",
                            arg=picture.element_handle())
     before = _src(picture)
     _dropdown(page, "Class").select_option(index=1)
-    _wait_for_new_picture(page, picture, before)
+    after_class = _wait_for_new_picture(page, picture, before)
+    handle = page.locator(".widget-hslider:has(label:text-is('Layer')) .noUi-handle").first
+    handle.focus()
+    handle.press("ArrowLeft")
+    _wait_for_new_picture(page, picture, after_class)
     page.locator(".widget-vbox:has(img.widget-image)").first.screenshot(
-        path=str(ARTIFACTS / "01_cam_class_changed.png"))
+        path=str(ARTIFACTS / "02_cam_explorer_class_and_layer_changed.png"))
     page.close()
