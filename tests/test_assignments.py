@@ -83,10 +83,17 @@ def context(model):
     return {"model": model, "x": xh.preprocess(model, xh.test_image_path("dog"))}
 
 
+def _features():
+    """Seeded features and weights whose class-1 map has positive evidence."""
+    generator = torch.Generator().manual_seed(0)
+    A, W = torch.rand(6, 4, 4, generator=generator), torch.randn(3, 6, generator=generator)
+    W[1, 0] = 3.0
+    return A, W
+
+
 CHECKERS = {
     "00": ("my_preprocess", lambda f, c: ex.check_preprocess(f)),
-    "01": ("cam_from_features", lambda f, c: ex.check_cam_from_features(
-        f, torch.rand(6, 4, 4), torch.randn(3, 6), 1)),
+    "01": ("cam_from_features", lambda f, c: ex.check_cam_from_features(f, *_features(), 1)),
     "02": ("MyXGradCAM", lambda f, c: ex.check_xgradcam_weights(f, c["model"], c["x"], 235,
                                                                 "_blocks.15")),
     "03": ("DeconvReLU", lambda f, c: ex.check_deconv_relu(f)),
