@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cam import CAM_METHODS, normalise_maps
+from .cam import CAM_METHODS, eval_mode, normalise_maps
 from .config import device_of
 from .gradients import collapse_channels, integrated_gradients, saliency, smoothgrad
 from .guided import guided_backprop, guided_grad_cam
@@ -67,7 +67,7 @@ class Method:
 def resolve_targets(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
     """Class ids, one per image: ``None`` means each image's top class."""
     if target is None:
-        with torch.inference_mode():
+        with eval_mode(model), torch.inference_mode():     # BatchNorm / dropout as in use
             return model(x.to(device_of(model))).argmax(dim=1).cpu()
     return torch.as_tensor(target).expand(x.shape[0]).cpu()
 
