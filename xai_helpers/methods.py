@@ -12,6 +12,7 @@ be shown *before* a slow method runs (:func:`estimate_seconds`).
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -126,7 +127,9 @@ def _input_bounds(model) -> tuple[float, float]:
     return min(lows), max(highs)
 
 
-_CANONICAL: dict[int, nn.Module] = {}
+# one cached LRP-ready copy per live model (weak keys: a model that is garbage-collected frees
+# its copy, and a new model that gets the old one's id() cannot pick up a stale copy)
+_CANONICAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _lrp(model, x, targets, layer, settings):
@@ -138,10 +141,9 @@ def _lrp(model, x, targets, layer, settings):
     if isinstance(model, EfficientNetLite0):
         from .canonize import canonize_efficientnet, lrp_relevance
 
-        if id(model) not in _CANONICAL:
-            _CANONICAL.clear()
-            _CANONICAL[id(model)] = canonize_efficientnet(model)
-        relevance, _, _ = lrp_relevance(_CANONICAL[id(model)], x, targets, low=low, high=high)
+        if model not in _CANONICAL:
+            _CANONICAL[model] = canonize_efficientnet(model)
+        relevance, _, _ = lrp_relevance(_CANONICAL[model], x, targets, low=low, high=high)
         return _positive(relevance)
     raise ValueError(f"LRP here supports nn.Sequential CNNs and EfficientNet-Lite0, not "
                      f"{type(model).__name__} (its BatchNorm and skips need a canonizer first).")
@@ -246,13 +248,12 @@ def explain(name: str, model: nn.Module, x: torch.Tensor, target=None, *, layer=
     return normalise_maps(maps)
 
 
-_PASS_SECONDS: dict[int, tuple[float, float]] = {}
+_PASS_SECONDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _pass_seconds(model: nn.Module, x: torch.Tensor) -> tuple[float, float]:
     """(forward + backward of one image, batched forward per image), best of 3, cached."""
-    key = id(model)
-    if key not in _PASS_SECONDS:
+    if model not in _PASS_SECONDS:
         probe = x[:1].detach().to(device_of(model))
         batch = probe.expand(8, *probe.shape[1:]).contiguous()
         backward, forward = [], []
@@ -266,8 +267,8 @@ def _pass_seconds(model: nn.Module, x: torch.Tensor) -> tuple[float, float]:
             with torch.inference_mode():
                 model(batch)
             forward.append((time.perf_counter() - start) / len(batch))
-        _PASS_SECONDS[key] = (min(backward), min(forward))
-    return _PASS_SECONDS[key]
+        _PASS_SECONDS[model] = (min(backward), min(forward))
+    return _PASS_SECONDS[model]
 
 
 def estimate_seconds(name: str, model: nn.Module, x: torch.Tensor, layer=None,

@@ -5,8 +5,15 @@ Used for the digits CNN (notebook 07), the shapes CNNs and the fine-tuned Effici
 """
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
+
 import torch
 from torch import nn
+
+from .config import device_of
+from .layers import get_layer
+from .models import model_spec
 
 __all__ = ["fit_classifier", "accuracy", "fine_tune_head"]
 
@@ -63,13 +70,6 @@ def fine_tune_head(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
         >>> two_class = fine_tune_head(model, x_train, y_train)        # doctest: +SKIP
         >>> GradCAM(two_class)(x_test, target=1)                       # doctest: +SKIP
     """
-    import copy
-    from dataclasses import replace
-
-    from .config import device_of
-    from .layers import get_layer
-    from .models import model_spec
-
     spec = model_spec(model)
     classifier = get_layer(model, spec.classifier)
     features = []

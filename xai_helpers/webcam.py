@@ -33,7 +33,25 @@ class NoCameraError(RuntimeError):
     """No camera could be opened, or it stopped delivering frames."""
 
 
-class Camera:
+class _FrameSource:
+    """What a camera offers: ``read()`` an RGB frame, ``close()``, and use in a ``with``."""
+
+    name = "frame source"
+
+    def read(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class Camera(_FrameSource):
     """Frames from a camera (OpenCV ``VideoCapture``), as RGB uint8 arrays.
 
     Raises:
@@ -69,14 +87,8 @@ class Camera:
     def close(self) -> None:
         self._capture.release()
 
-    def __enter__(self) -> "Camera":
-        return self
 
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-
-class VirtualCamera:
+class VirtualCamera(_FrameSource):
     """A video file played as a camera: frames in a loop, paced to the file's frame rate.
 
     Args:
@@ -112,12 +124,6 @@ class VirtualCamera:
 
     def close(self) -> None:
         self._frames.close()
-
-    def __enter__(self) -> "VirtualCamera":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 def open_camera(index: int = 0, fallback: str | os.PathLike | None = SAMPLE_VIDEO,
