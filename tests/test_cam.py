@@ -6,11 +6,12 @@ import pytest
 import pytorch_grad_cam as pgc
 import torch
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 from torchcam import methods as torchcam_methods
 
 import xai_helpers as xh
 from xai_helpers import cam as C
+
+import checks
 
 TARGETS = [235, 282]            # German shepherd for dog.jpg, tiger cat for chelsea.png
 TOLERANCE = 1e-5                # measured: at most 7e-7 (float32 rounding, cv2 vs torch resize)
@@ -27,16 +28,32 @@ def _reference(ref_class, model, layers, x, targets):
     return torch.from_numpy(out)
 
 
-@pytest.mark.parametrize("name, ref_class", [
-    ("Grad-CAM", pgc.GradCAM), ("Grad-CAM++", pgc.GradCAMPlusPlus), ("XGrad-CAM", pgc.XGradCAM),
-    ("HiResCAM", pgc.HiResCAM), ("Grad-CAM-ElementWise", pgc.GradCAMElementWise),
-    ("LayerCAM", pgc.LayerCAM),
-])
-def test_gradient_methods_equal_pytorch_grad_cam(model, x, name, ref_class):
-    ours = C.CAM_METHODS[name](model)(x, TARGETS)
-    theirs = _reference(ref_class, model, [xh.get_layer(model, "_head_act")], x, TARGETS)
-    assert ours.shape == (2, 224, 224)
-    assert (ours - theirs).abs().max() < TOLERANCE
+#: Stated tolerances (maps in [0, 1]); measured maxima in the comments. Grad-CAM++ divides
+#: g**2 by 2 g**2 + sum(A) g**3 + 1e-6: at inner layers the gradients are ~1e-5, so the
+#: float32 rounding of NumPy (pytorch-grad-cam) and torch (ours) shows at 3e-5.
+TOLERANCES = {"Grad-CAM++": 1e-4, "Score-CAM": 1e-4}
+
+GRADIENT_METHODS = ["Grad-CAM", "Grad-CAM++", "XGrad-CAM", "HiResCAM", "Grad-CAM-ElementWise",
+                    "LayerCAM", "EigenGrad-CAM"]
+
+
+@pytest.mark.parametrize("layer", checks.CAM_LAYERS)
+@pytest.mark.parametrize("name", GRADIENT_METHODS + ["Eigen-CAM"])
+def test_every_method_equals_pytorch_grad_cam_where_the_methods_differ(name, layer):
+    """A batch of two images with different targets, at the layer before pooling (where
+    several methods coincide) and at two 14x14 inner layers (where they differ by 0.4-1.0:
+    a swapped implementation fails there). Measured maxima: 1.1e-6 at _head_act and
+    _blocks.15, 3.3e-6 (XGrad-CAM, _blocks.15), 3.0e-5 (Grad-CAM++, _blocks.10), 2.5e-6
+    (Eigen-CAM, _blocks.10). Eigen-CAM and EigenGrad-CAM: pytorch-grad-cam end to end, with
+    the SVD's sign fixed as ours is (the map correlates with the channel sum)."""
+    checks.assert_cam_agrees(C.CAM_METHODS[name], name, layer, TOLERANCES.get(name, TOLERANCE))
+
+
+@pytest.mark.parametrize("layer", ["_blocks.0", "_blocks.1"])
+def test_score_cam_equals_pytorch_grad_cam(layer):
+    """16 and 24 channels: cheap enough for pytorch-grad-cam's one pass per channel. Measured
+    1.9e-6 and 3.2e-6."""
+    checks.assert_cam_agrees(C.ScoreCAM, "Score-CAM", layer, TOLERANCES["Score-CAM"])
 
 
 def test_multi_layer_fusion_equals_pytorch_grad_cam(model, x):
@@ -49,18 +66,22 @@ def test_multi_layer_fusion_equals_pytorch_grad_cam(model, x):
     assert (ours - theirs).abs().max() < 1e-4
 
 
-@pytest.mark.parametrize("name, ref_class", [
-    ("CAM", torchcam_methods.CAM), ("Grad-CAM", torchcam_methods.GradCAM),
-    ("XGrad-CAM", torchcam_methods.XGradCAM), ("LayerCAM", torchcam_methods.LayerCAM),
-])
-def test_equal_torchcam_at_feature_resolution(model, x, name, ref_class):
-    # torchcam returns maps at the layer's 7x7 resolution; its CAM keeps negative values
+TORCHCAM = {"CAM": torchcam_methods.CAM, "Grad-CAM": torchcam_methods.GradCAM,
+            "XGrad-CAM": torchcam_methods.XGradCAM, "LayerCAM": torchcam_methods.LayerCAM}
+
+
+@pytest.mark.parametrize("name, layer", [("CAM", "_head_act")] + [
+    (name, layer) for name in ("Grad-CAM", "XGrad-CAM", "LayerCAM") for layer in checks.CAM_LAYERS])
+def test_equal_torchcam_at_feature_resolution(model, x, name, layer):
+    """torchcam where it has the same formula: maps at the layer's own resolution (7x7 or
+    14x14), batch of two with different targets. Its CAM keeps negative values (no ReLU); CAM
+    exists only at the pooled layer."""
     relu = name != "CAM"
-    with ref_class(model, "_head_act") as extractor:
+    with TORCHCAM[name](model, layer) as extractor:
         scores = model(x)
-        theirs = extractor(TARGETS, scores)[0]
-    ours = C.CAM_METHODS[name](model)(x, TARGETS, size=None, relu=relu)
-    assert ours.shape == (2, 7, 7)
+        theirs = extractor(list(TARGETS), scores)[0]
+    ours = C.CAM_METHODS[name](model, layer)(x, TARGETS, size=None, relu=relu)
+    assert ours.shape == theirs.shape and ours.shape[-1] in (7, 14)
     assert (ours - theirs).abs().max() < TOLERANCE
 
 
@@ -71,28 +92,6 @@ def test_torchcam_grad_cam_plus_plus_differs_by_design(model, x):
         theirs = extractor(TARGETS, model(x))[0]
     ours = C.GradCAMPlusPlus(model)(x, TARGETS, size=None)
     assert (ours - theirs).abs().max() > 0.05
-
-
-def test_eigen_cam_is_the_same_principal_component_as_pytorch_grad_cam(model, x):
-    with xh.LayerRecorder(model, "_head_act", detach=True) as rec, torch.no_grad():
-        model(x)
-    A = rec.activations["_head_act"]
-    ours = C._first_component(A, A.sum(dim=1))
-    theirs = torch.from_numpy(get_2d_projection(A.numpy()))
-    for mine, ref in zip(ours, theirs):                     # an SVD's sign is arbitrary
-        sign = torch.sign((mine * ref).sum())
-        assert torch.allclose(mine, sign * ref, atol=1e-3 * float(ref.abs().max()))
-    # our sign convention: the map agrees with where activations are strong
-    corr = torch.corrcoef(torch.stack([ours[0].flatten(), A[0].sum(0).flatten()]))[0, 1]
-    assert corr > 0
-
-
-def test_score_cam_equals_pytorch_grad_cam_on_a_small_layer(model):
-    x = xh.preprocess(model, xh.test_image_path("chelsea"))
-    layer = "_blocks.0"                                       # 16 channels: 16 forward passes
-    ours = C.ScoreCAM(model, layer)(x, [282])
-    theirs = _reference(pgc.ScoreCAM, model, [xh.get_layer(model, layer)], x, [282])
-    assert (ours - theirs).abs().max() < 1e-4
 
 
 def test_score_cam_scores_each_distinct_mask_once_and_exactly(tiny_cnn):

@@ -180,3 +180,12 @@ def test_pointing_game():
     rejects(ex.check_pointing_game, lambda maps, masks: reference(maps, masks).float(),
             match="bool")
     rejects(ex.check_pointing_game, lambda maps, masks: masks.flatten(1).any(1), match="any pixel")
+    rejects(ex.check_pointing_game, lambda maps, masks: reference(maps.transpose(1, 2), masks),
+            match="swapped")
+
+    def by_coordinates(maps, masks):                     # a different correct way: row, column
+        flat = maps.flatten(1).argmax(dim=1)
+        rows, cols = flat // maps.shape[2], flat % maps.shape[2]
+        return masks[torch.arange(len(flat)), rows, cols]
+
+    ex.check_pointing_game(by_coordinates)

@@ -6,6 +6,8 @@ from pytorch_grad_cam import GuidedBackpropReLUModel
 import xai_helpers as xh
 from xai_helpers import guided as G
 
+import checks
+
 
 @pytest.fixture
 def relu_cnn():
@@ -83,3 +85,16 @@ def test_model_without_relu_modules_is_refused():
     net(torch.zeros(1, 3, 8, 8))
     with pytest.raises(ValueError, match="no nn.ReLU"):
         G.guided_backprop(net, torch.zeros(1, 3, 8, 8), 0)
+
+
+def test_guided_grad_cam_equals_pytorch_grad_cams_recipe():
+    """Its guided model times its Grad-CAM, image by image (measured 2.2e-7 relative). A
+    Guided Grad-CAM without the guided rule (plain gradient x CAM) fails here."""
+    checks.assert_guided_grad_cam_agrees_with_pgc(G.guided_grad_cam)
+
+
+def test_guided_backprop_on_effnet_equals_an_independent_hook_implementation():
+    """No library guides EfficientNet's shared ReLU6 correctly, so the reference is the rule's
+    definition applied the hook way on the canonical rewrite (measured 2.5e-4 relative,
+    correlation 0.9999999; the plain gradient correlates at -0.005)."""
+    checks.assert_guided_effnet_agrees(G.guided_backprop)

@@ -71,6 +71,7 @@ from .fonts import CJK_FAMILY, cjk_font_path, pil_font, resolve_lang, use_cjk_fo
 from .gradients import (
     collapse_channels,
     convergence_delta,
+    gradient_shap,
     input_gradients,
     integrated_gradients,
     saliency,
@@ -261,6 +262,7 @@ __all__ = [
     "saliency",
     "smoothgrad",
     "integrated_gradients",
+    "gradient_shap",
     "convergence_delta",
     "collapse_channels",
     "window_positions",

@@ -298,8 +298,10 @@ def check_pointing_game(my_pointing_game: Callable) -> None:
 
     maps = torch.rand(6, 16, 16, generator=torch.Generator().manual_seed(0))
     masks = torch.zeros(6, 16, 16, dtype=torch.bool)
-    masks[:3, 4:9, 4:9] = True
-    maps[:2, 6, 6] = 2.0
+    masks[:3, 2:6, 8:15] = True                     # a wide box: rows 2-5, columns 8-14
+    maps[:2, 3, 10] = 2.0                           # inside it; (10, 3) lies outside
+    maps[3, 10, 3] = 2.0                            # outside; transposed (3, 10) lies inside
+    masks[3] = masks[0]
     mine = _tensor(my_pointing_game(maps, masks), "pointing game")
     _shape(mine, (6,), "answer (one per image)")
     if mine.dtype != torch.bool:
@@ -312,5 +314,9 @@ def check_pointing_game(my_pointing_game: Callable) -> None:
     if torch.equal(mine, masks.flatten(1).any(1)):
         raise ExerciseError("You checked whether the mask has any pixel; check the mask at the "
                             "map's maximum.")
+    if torch.equal(mine, pointing_game(maps.transpose(1, 2), masks)):
+        raise ExerciseError("Rows and columns are swapped: a flat index i of an (H, W) map is "
+                            "row i // W and column i % W (or look the flat index up in the "
+                            "flattened mask).")
     raise ExerciseError("Find the position of each map's maximum (over H × W) and look it up in "
                         "that image's mask.")

@@ -12,6 +12,10 @@ of that score with respect to the input pixels, so the attribution has the input
 - **Integrated Gradients** (Sundararajan, Taly, Yan, "Axiomatic Attribution for Deep
   Networks", ICML 2017, Eq. 1): :math:`(x - x') \\odot \\int_0^1 \\partial y^c(x' + \\alpha(x -
   x'))/\\partial x \\, d\\alpha`; its sum equals :math:`y^c(x) - y^c(x')` (completeness).
+- **GradientSHAP** (Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions",
+  NeurIPS 2017; captum's ``GradientShap``): the expectation of :math:`(x - x') \\odot
+  \\partial y^c(x' + \\alpha (x - x'))/\\partial x` over random baselines :math:`x'`, random
+  :math:`\\alpha \\sim U(0, 1)` and noise on :math:`x`.
 
 Taught in ``notebooks/04_captum_occlusion_and_gradients.ipynb``.
 """
@@ -24,7 +28,7 @@ from .cam import Target, eval_mode, select_scores
 from .config import device_of
 
 __all__ = ["input_gradients", "saliency", "smoothgrad", "integrated_gradients",
-           "convergence_delta", "collapse_channels"]
+           "gradient_shap", "convergence_delta", "collapse_channels"]
 
 
 def input_gradients(model: torch.nn.Module, x: torch.Tensor,
@@ -154,6 +158,51 @@ def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: Target
         step = torch.tensor(weights[start:start + batch_size], device=x.device)
         total += (grads * step.view(-1, *([1] * x.ndim))).sum(dim=0)
     return (x - baseline) * total
+
+
+def gradient_shap(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
+                  baselines: torch.Tensor | float = 0.0, n_samples: int = 5,
+                  stdevs: float = 0.0) -> torch.Tensor:
+    """GradientSHAP: Integrated Gradients' terms at random points, from random baselines.
+
+    For each image, ``n_samples`` times: draw a baseline :math:`x'` from ``baselines``, add
+    noise :math:`\\varepsilon \\sim \\mathcal N(0, \\text{stdevs}^2)` to the image, draw
+    :math:`\\alpha \\sim U(0, 1)`, and take :math:`(\\tilde x - x') \\odot \\nabla y^c(x' +
+    \\alpha(\\tilde x - x'))` with :math:`\\tilde x = x + \\varepsilon`. The attribution is
+    the mean over the samples: a Monte-Carlo estimate of IG averaged over the baselines.
+
+    Args:
+        model, x, target: As in :func:`saliency`.
+        baselines: A distribution of baselines (B, 3, H, W), one image (3, H, W) or a
+            number, in the space of ``x``.
+        n_samples: Samples per image.
+        stdevs: Standard deviation of the noise added to ``x`` (captum's ``stdevs``).
+
+    The random draws are made as captum's ``GradientShap`` makes them (baseline indices and
+    :math:`\\alpha` from NumPy's global generator, the noise from torch's), so after
+    ``np.random.seed(s); torch.manual_seed(s)`` the two give the same attributions.
+
+    Example:
+        >>> grey, black = torch.zeros(3, 224, 224), torch.full((3, 224, 224), -1.0)
+        >>> attr = gradient_shap(model, x, 235, torch.stack([grey, black]))   # doctest: +SKIP
+    """
+    x = x.detach().to(device_of(model))
+    baselines = torch.as_tensor(baselines, dtype=x.dtype, device=x.device)
+    if baselines.ndim < x.ndim:
+        baselines = baselines.expand(x.shape[1:])[None]
+    if baselines.shape[1:] != x.shape[1:]:
+        raise ValueError(f"baselines must be (B, {', '.join(map(str, x.shape[1:]))}) like one "
+                         f"image of x, got {tuple(baselines.shape)}.")
+    n = x.shape[0]
+    target = _expand_target(_resolve_target(model, x, target), n_samples, interleave=True)
+    chosen = baselines[np.random.choice(len(baselines), n * n_samples).tolist()]
+    repeated = x.repeat_interleave(n_samples, dim=0)
+    noisy = repeated + torch.normal(0.0, torch.full(repeated.shape, float(stdevs),
+                                                    device=x.device))
+    alphas = torch.tensor(np.random.uniform(0.0, 1.0, n * n_samples), dtype=x.dtype,
+                          device=x.device).view(-1, *([1] * (x.ndim - 1)))
+    grads = input_gradients(model, alphas * noisy + (1 - alphas) * chosen, target)
+    return ((noisy - chosen) * grads).view(n, n_samples, *x.shape[1:]).mean(dim=1)
 
 
 def convergence_delta(model: torch.nn.Module, attributions: torch.Tensor, x: torch.Tensor,

@@ -1,0 +1,518 @@
+"""The suite's agreement checks, written as functions of the implementation under test.
+
+The regular tests call them with the package's methods; ``tests/test_mutants.py`` calls the
+same functions with plausible *wrong* implementations and asserts that each one is rejected.
+That is what makes a check trustworthy: it is seen to pass on the right code and to fail on the
+wrong code a learner or a refactoring could produce.
+
+Reference maps are computed once per (reference, layer) and cached for the session.
+"""
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+import numpy as np
+import pytorch_grad_cam as pgc
+import torch
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
+
+import xai_helpers as xh
+
+#: dog.jpg explained as German shepherd, chelsea.png as tiger cat: a batch of two with
+#: different targets, so a method that mixes up images or targets is caught.
+IMAGES = ("dog", "chelsea")
+TARGETS = (235, 282)
+#: The layer before pooling, where Grad-CAM = XGrad-CAM = HiResCAM (up to scale) and
+#: LayerCAM = Grad-CAM-ElementWise, and two inner layers (14x14), where they all differ.
+CAM_LAYERS = ("_head_act", "_blocks.15", "_blocks.10")
+#: Per-layer tolerance for maps in [0, 1] against pytorch-grad-cam (measured: see test_cam).
+CAM_TOLERANCE = 1e-5
+
+
+def _aligned_projection(weighted: np.ndarray) -> np.ndarray:
+    """pytorch-grad-cam's first-component projection with *our* sign convention: the map
+    correlates positively with the channel sum of what was projected (an SVD's sign is
+    arbitrary; pytorch-grad-cam leaves it to LAPACK)."""
+    projection = get_2d_projection(weighted)
+    reference = weighted.sum(axis=1)
+    centred_p = projection - projection.mean(axis=(1, 2), keepdims=True)
+    centred_r = reference - reference.mean(axis=(1, 2), keepdims=True)
+    sign = np.sign((centred_p * centred_r).sum(axis=(1, 2)))
+    sign[sign == 0] = 1
+    return projection * sign[:, None, None]
+
+
+class AlignedEigenCAM(pgc.EigenCAM):
+    """pytorch-grad-cam's Eigen-CAM, end to end, with the sign convention stated above."""
+
+    def get_cam_image(self, input_tensor, target_layer, targets, activations, grads,
+                      eigen_smooth):
+        return _aligned_projection(activations)
+
+
+class AlignedEigenGradCAM(pgc.EigenGradCAM):
+    """pytorch-grad-cam's EigenGrad-CAM, end to end, with the sign convention stated above."""
+
+    def get_cam_image(self, input_tensor, target_layer, targets, activations, grads,
+                      eigen_smooth):
+        return _aligned_projection(grads * activations)
+
+
+#: Our method name -> its pytorch-grad-cam counterpart (the same formula).
+PGC_REFERENCE = {
+    "Grad-CAM": pgc.GradCAM, "Grad-CAM++": pgc.GradCAMPlusPlus, "XGrad-CAM": pgc.XGradCAM,
+    "HiResCAM": pgc.HiResCAM, "Grad-CAM-ElementWise": pgc.GradCAMElementWise,
+    "LayerCAM": pgc.LayerCAM, "Eigen-CAM": AlignedEigenCAM,
+    "EigenGrad-CAM": AlignedEigenGradCAM, "Score-CAM": pgc.ScoreCAM,
+}
+
+
+@lru_cache(maxsize=None)
+def _model():
+    torch.set_num_threads(2)
+    return xh.load_model("efficientnet_lite0", device="cpu")
+
+
+def model_and_batch():
+    """EfficientNet-Lite0 and the two-image batch (cached)."""
+    model = _model()
+    return model, _batch()
+
+
+@lru_cache(maxsize=None)
+def _batch():
+    return xh.preprocess(_model(), [xh.test_image_path(name) for name in IMAGES])
+
+
+@lru_cache(maxsize=None)
+def pgc_map(method: str, layer: str, batch: tuple[str, ...] = IMAGES,
+            targets: tuple[int, ...] = TARGETS) -> torch.Tensor:
+    """pytorch-grad-cam's map (N, 224, 224) for our method name at ``layer``."""
+    model = _model()
+    x = xh.preprocess(model, [xh.test_image_path(name) for name in batch])
+    with PGC_REFERENCE[method](model=model, target_layers=[xh.get_layer(model, layer)]) as ref:
+        out = ref(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in targets])
+    return torch.from_numpy(out)
+
+
+def cam_difference(method_class, method: str, layer: str, batch=IMAGES, targets=TARGETS) -> float:
+    """Largest |ours - pytorch-grad-cam| of ``method_class`` (a BaseCAM class) at ``layer``."""
+    model = _model()
+    x = xh.preprocess(model, [xh.test_image_path(name) for name in batch])
+    ours = method_class(model, layer)(x, list(targets))
+    theirs = pgc_map(method, layer, tuple(batch), tuple(targets))
+    assert ours.shape == theirs.shape, (ours.shape, theirs.shape)
+    return float((ours - theirs).abs().max())
+
+
+def assert_cam_agrees(method_class, method: str, layer: str, tolerance: float = CAM_TOLERANCE,
+                      batch=IMAGES, targets=TARGETS) -> float:
+    """The check of ``test_cam``: ``method_class`` gives pytorch-grad-cam's ``method`` map."""
+    difference = cam_difference(method_class, method, layer, batch, targets)
+    assert difference < tolerance, f"{method} at {layer}: max difference {difference:.2e}"
+    return difference
+
+
+# -- gradient attributions ---------------------------------------------------------------------
+
+#: dog.jpg as German shepherd (its top class), coffee.png as cup (its second): a method that
+#: explains the top class whatever the target fails.
+GRADIENT_IMAGES = ("dog", "coffee")
+GRADIENT_TARGETS = (235, 968)
+
+
+@lru_cache(maxsize=None)
+def gradient_batch() -> torch.Tensor:
+    return xh.preprocess(_model(), [xh.test_image_path(name) for name in GRADIENT_IMAGES])
+
+
+def ig_baseline(kind: str, x: torch.Tensor) -> torch.Tensor:
+    """Non-zero baselines: a constant (black, -1 in EfficientNet's space) and a blurred copy."""
+    if kind == "black":
+        return torch.full_like(x, -1.0)
+    if kind == "blurred":
+        return xh.blurred_baseline(x)
+    raise ValueError(kind)
+
+
+@lru_cache(maxsize=None)
+def captum_ig(kind: str, n_steps: int) -> torch.Tensor:
+    from captum.attr import IntegratedGradients
+
+    model, x = _model(), gradient_batch()
+    return IntegratedGradients(model).attribute(x, baselines=ig_baseline(kind, x),
+                                                target=list(GRADIENT_TARGETS), n_steps=n_steps)
+
+
+def assert_ig_agrees_with_captum(integrated_gradients, kind: str, n_steps: int = 8) -> float:
+    """``integrated_gradients(model, x, target, baseline=..., n_steps=...)`` equals captum's
+    ``IntegratedGradients`` (Gauss-Legendre, its default) with the same non-zero baseline,
+    relative to the largest attribution. Returns the relative difference."""
+    model, x = _model(), gradient_batch()
+    ours = integrated_gradients(model, x, list(GRADIENT_TARGETS), baseline=ig_baseline(kind, x),
+                                n_steps=n_steps)
+    theirs = captum_ig(kind, n_steps)
+    relative = float((ours - theirs).abs().max() / theirs.abs().max())
+    assert relative < 1e-5, f"IG with a {kind} baseline: relative difference {relative:.2e}"
+    return relative
+
+
+def assert_complete(integrated_gradients, kind: str, n_steps: int = 64,
+                    tolerance: float = 0.05) -> torch.Tensor:
+    """Completeness: the attributions add up to y(x) - y(x') within ``tolerance`` of the gap
+    (the integration error of ``n_steps`` points on a ReLU6 network). Returns |delta| / gap."""
+    model, x = _model(), gradient_batch()
+    baseline = ig_baseline(kind, x)
+    attr = integrated_gradients(model, x, list(GRADIENT_TARGETS), baseline=baseline,
+                                n_steps=n_steps)
+    with torch.no_grad():
+        rows = torch.arange(len(x))
+        gap = model(x)[rows, list(GRADIENT_TARGETS)] - model(baseline)[rows, list(GRADIENT_TARGETS)]
+    error = (attr.flatten(1).sum(1) - gap).abs() / gap.abs()
+    assert (error < tolerance).all(), f"{kind} baseline: completeness error {error.tolist()}"
+    return error
+
+
+def assert_saliency_agrees_with_captum(saliency) -> None:
+    """``saliency(model, x, targets)`` equals captum's ``Saliency`` (|gradient|) exactly."""
+    from captum.attr import Saliency
+
+    model, x = _model(), gradient_batch()
+    ours = saliency(model, x, list(GRADIENT_TARGETS))
+    assert torch.equal(ours, Saliency(model).attribute(x, target=list(GRADIENT_TARGETS))), \
+        "saliency differs from captum's |dy/dx|"
+
+
+def assert_smoothgrad_agrees_with_noise_tunnel(smoothgrad, kind: str) -> float:
+    """``smoothgrad(model, x, targets, n_samples, sigma, kind)`` equals captum's
+    ``NoiseTunnel(Saliency)`` with the same noise (same seed). Returns the largest difference."""
+    from captum.attr import NoiseTunnel, Saliency
+
+    model, x = _model(), gradient_batch()
+    torch.manual_seed(0)
+    ours = smoothgrad(model, x, list(GRADIENT_TARGETS), n_samples=4, sigma=0.2, kind=kind)
+    torch.manual_seed(0)
+    theirs = NoiseTunnel(Saliency(model)).attribute(x, nt_type=kind, nt_samples=4, stdevs=0.2,
+                                                    target=list(GRADIENT_TARGETS))
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-6 * max(1.0, float(theirs.abs().max())), \
+        f"{kind} vs NoiseTunnel: {difference:.2e}"
+    return difference
+
+
+def assert_gradient_shap_agrees_with_captum(gradient_shap, seed: int = 0) -> float:
+    """``gradient_shap`` equals captum's ``GradientShap`` with the same random draws (three
+    baselines: grey, black, blurred; noise 0.1; 4 samples). Returns the relative difference."""
+    from captum.attr import GradientShap
+
+    model, x = _model(), gradient_batch()
+    distribution = torch.cat([torch.zeros_like(x[:1]), torch.full_like(x[:1], -1.0),
+                              xh.blurred_baseline(x[:1])])
+    results = []
+    for run in (gradient_shap, GradientShap(model).attribute):
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        kwargs = {"baselines": distribution, "n_samples": 4, "stdevs": 0.1}
+        if run is gradient_shap:
+            results.append(run(model, x, list(GRADIENT_TARGETS), **kwargs))
+        else:
+            results.append(run(x, target=list(GRADIENT_TARGETS), **kwargs))
+    ours, theirs = results
+    relative = float((ours - theirs).abs().max() / theirs.abs().max())
+    assert relative < 1e-5, f"GradientSHAP: relative difference {relative:.2e}"
+    return relative
+
+
+# -- guided backpropagation ----------------------------------------------------------------------
+
+def relu_cnn() -> torch.nn.Sequential:
+    """A CNN whose only activations are separate nn.ReLU modules: captum's and
+    pytorch-grad-cam's guided backprop are both valid on it."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(32, 5)).eval()
+
+
+def assert_guided_grad_cam_agrees_with_pgc(guided_grad_cam) -> float:
+    """``guided_grad_cam(model, x, targets, layer)`` equals pytorch-grad-cam's recipe on a ReLU
+    CNN: its ``GuidedBackpropReLUModel`` times its Grad-CAM map, image by image (batch of two,
+    different targets). Returns the largest difference relative to the largest value."""
+    from pytorch_grad_cam import GuidedBackpropReLUModel
+
+    net = relu_cnn()
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    targets = [1, 3]
+    ours = guided_grad_cam(net, x, targets, "3")
+    expected = []
+    for i, target in enumerate(targets):
+        # on a copy: afterwards pytorch-grad-cam puts ONE shared nn.ReLU back in place of all
+        # the model's ReLUs (so "3" vanishes from named_modules), and leaves .grad on weights
+        guided = GuidedBackpropReLUModel(copy.deepcopy(net), device="cpu")
+        gb = torch.from_numpy(guided(x[i:i + 1].clone(), target))
+        with pgc.GradCAM(model=net, target_layers=[net[3]]) as grad_cam:
+            cam = torch.from_numpy(grad_cam(input_tensor=x[i:i + 1],
+                                            targets=[ClassifierOutputTarget(target)]))[0]
+        expected.append((gb * cam[..., None]).permute(2, 0, 1))
+    expected = torch.stack(expected)
+    relative = float((ours - expected).abs().max() / expected.abs().max())
+    assert relative < 1e-5, f"Guided Grad-CAM vs pytorch-grad-cam: {relative:.2e}"
+    return relative
+
+
+def hook_guided_backprop(model: torch.nn.Module, x: torch.Tensor, targets) -> torch.Tensor:
+    """Guided backprop written independently of ours, the way hook-based libraries do it:
+    on a model with one activation module per call site, a backward hook on every ReLU6 keeps
+    the positive part of the gradient autograd already masked by the forward pass."""
+    relu6 = [m for m in model.modules() if isinstance(m, torch.nn.ReLU6)]
+    handles = [m.register_full_backward_hook(lambda module, grad_in, grad_out:
+                                             (grad_in[0].clamp(min=0),)) for m in relu6]
+    try:
+        x = x.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            logits = model(x)
+            score = logits[torch.arange(len(x)), torch.as_tensor(targets)].sum()
+            (grad,) = torch.autograd.grad(score, x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return grad
+
+
+@lru_cache(maxsize=None)
+def _hook_guided_effnet() -> torch.Tensor:
+    model, x = _model(), gradient_batch()
+    canonical = xh.canonize_efficientnet(model)         # one ReLU6 per call site, BN folded
+    return hook_guided_backprop(canonical, x, list(GRADIENT_TARGETS))
+
+
+def assert_guided_effnet_agrees(guided_backprop) -> float:
+    """``guided_backprop`` on EfficientNet-Lite0 (one ReLU6 module used at many call sites,
+    clipped at 6) equals the hook-based guided backprop on its canonical rewrite (one ReLU6 per
+    call site, BatchNorm folded: the same function up to 1e-5, so the relative tolerance is
+    1e-3). Returns the largest difference relative to the largest value."""
+    model, x = _model(), gradient_batch()
+    ours = guided_backprop(model, x, list(GRADIENT_TARGETS))
+    reference = _hook_guided_effnet()
+    relative = float((ours - reference).abs().max() / reference.abs().max())
+    assert relative < 1e-3, f"guided backprop on EfficientNet: relative difference {relative:.2e}"
+    return relative
+
+
+# -- perturbation ------------------------------------------------------------------------------
+
+def tiny_cnn() -> torch.nn.Sequential:
+    """A seeded 2-conv network small enough to check by hand (as the ``tiny_cnn`` fixture)."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(inplace=True),
+        torch.nn.Conv2d(4, 6, 3, stride=2, padding=1), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(6, 5)).eval()
+
+
+def assert_occlusion_agrees_with_captum(occlusion) -> float:
+    """Windows that neither tile the image nor are square (6x4, strides 4 and 3: a transposed
+    window or stride fails), a baseline of 0.5, a batch of two with different targets."""
+    from captum.attr import Occlusion
+
+    net = tiny_cnn()
+    x = torch.randn(2, 3, 20, 17, generator=torch.Generator().manual_seed(2))
+    ours = occlusion(net, x, [1, 3], window=(6, 4), stride=(4, 3), baseline=0.5)
+    theirs = Occlusion(net).attribute(x, sliding_window_shapes=(3, 6, 4), strides=(3, 4, 3),
+                                      target=[1, 3], baselines=0.5)
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-6, f"occlusion vs captum: {difference:.2e}"
+    return difference
+
+
+def assert_occlusion_is_gradient_times_input_on_a_linear_model(occlusion) -> None:
+    """f = w.x: occluding pixel (i, j) with 0 drops the score by sum_c w_cij x_cij exactly."""
+    torch.manual_seed(0)
+    linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 5 * 4, 2)).eval()
+    x = torch.randn(1, 3, 5, 4)
+    attr = occlusion(linear, x, 1, window=(1, 1), stride=(1, 1), batch_size=7)
+    expected = (linear[1].weight[1].view(3, 5, 4) * x[0]).sum(0)
+    assert torch.allclose(attr[0, 0], expected, atol=1e-5), "one-pixel occlusion != w * x"
+
+
+def assert_lime_agrees_with_lime(lime_samples, weighted_ridge, num_samples: int = 100) -> float:
+    """Our LIME (sampling, mean-colour fill, kernel, weighted ridge) equals the ``lime``
+    package's coefficients and intercept with the same seed and superpixels."""
+    from lime import lime_image
+
+    model = _model()
+    x = xh.preprocess(model, xh.test_image_path("dog"))
+    picture = model.xai_spec.preprocessing.inverse(x[0])
+    segments = xh.superpixels(picture, "slic")
+    samples = lime_samples(model, x, 235, segments, num_samples=num_samples, seed=3)
+    ours, intercept = weighted_ridge(samples.masks, samples.probabilities, samples.weights)
+    fast = xh.inference_copy(model)
+
+    def classifier_fn(images):
+        batch = torch.from_numpy(np.asarray(images, dtype=np.float32)).permute(0, 3, 1, 2)
+        with torch.inference_mode():
+            return fast((batch - 0.5) / 0.5).softmax(1).numpy()
+
+    explanation = lime_image.LimeImageExplainer(random_state=3).explain_instance(
+        picture.permute(1, 2, 0).numpy().astype(np.float64), classifier_fn, labels=(235,),
+        top_labels=None, hide_color=None, num_samples=num_samples, batch_size=8,
+        segmentation_fn=lambda image: segments.numpy(), random_seed=3)
+    theirs = torch.zeros_like(ours)
+    for feature, weight in explanation.local_exp[235]:
+        theirs[feature] = weight
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-5, f"LIME coefficients vs lime: {difference:.2e}"
+    assert abs(intercept - explanation.intercept[235]) < 1e-5, "LIME intercept differs"
+    return difference
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+def check_pointing_game(pointing_game) -> None:
+    """Hand-built cases on a wide (non-square) mask, so a row/column swap is caught."""
+    mask = torch.zeros(2, 10, 12, dtype=torch.bool)
+    mask[:, 1:4, 6:11] = True                                # rows 1-3, columns 6-10
+    perfect = torch.zeros(2, 10, 12)
+    perfect[:, 2, 8] = 1.0                                   # inside; (8, 2) is outside
+    swapped_inside = torch.zeros(2, 10, 12)
+    swapped_inside[:, 8, 2] = 1.0                            # outside; (2, 8) is inside
+    assert pointing_game(perfect, mask).all(), "the maximum on the object must be a hit"
+    assert not pointing_game(swapped_inside, mask).any(), "a maximum off the object is a miss"
+    assert not pointing_game(-perfect + 0.5, mask).all(), "the maximum, not the minimum, counts"
+    near = torch.zeros(2, 10, 12)
+    near[:, 5, 8] = 1.0                                      # 2 rows below the box
+    assert not pointing_game(near, mask).any() and pointing_game(near, mask, tolerance=2).all()
+
+
+def check_energy_in_mask(energy_in_mask) -> None:
+    mask = torch.zeros(2, 10, 10, dtype=torch.bool)
+    mask[:, 2:5, 3:7] = True                                 # 12 of 100 pixels
+    assert torch.allclose(energy_in_mask(mask.float(), mask), torch.ones(2))
+    assert torch.allclose(energy_in_mask(torch.ones(2, 10, 10), mask), torch.full((2,), 0.12))
+    assert torch.allclose(energy_in_mask((~mask).float(), mask), torch.zeros(2))
+    signed = mask.float() - (~mask).float()                   # +1 on the object, -1 elsewhere
+    assert torch.allclose(energy_in_mask(signed, mask), torch.ones(2)), \
+        "negative values are no energy: only the positive part counts"
+
+
+class RegionModel(torch.nn.Module):
+    """A two-class "model" that looks only at a known region: logit of class 0 =
+    ``scale`` * (mean of channel 0 over ``rows`` x ``cols`` - ``offset``), class 1 = 0. Its
+    probability is known by hand for any image, so curves and masks can be checked exactly."""
+
+    def __init__(self, rows=slice(0, 8), cols=slice(4, 12), scale=6.0, offset=0.5):
+        super().__init__()
+        self.rows, self.cols, self.scale, self.offset = rows, cols, scale, offset
+        self.dummy = torch.nn.Parameter(torch.zeros(1))    # gives the model a device
+
+    def forward(self, x):
+        evidence = x[:, 0, self.rows, self.cols].mean(dim=(1, 2)) - self.offset
+        return torch.stack([self.scale * evidence, torch.zeros_like(evidence)], dim=1) \
+            + 0 * self.dummy
+
+
+def check_deletion_and_insertion(deletion_curve, insertion_curve) -> None:
+    """On :class:`RegionModel` with the region ranked first, each curve point is known by
+    hand: deleting k of the region's 64 pixels (to 0) leaves mean (64 - k) / 64."""
+    model = RegionModel()
+    x = torch.ones(1, 3, 16, 16)
+    saliency = torch.zeros(16, 16)
+    saliency[0:8, 4:12] = 1 + torch.arange(64.0).view(8, 8) / 64      # region first, ordered
+    deletion = deletion_curve(model, x, 0, saliency, steps=8)
+    removed = (torch.linspace(0, 1, 9) * 256).round()
+    mean_left = (64 - removed.clamp(max=64)) / 64
+    expected = torch.sigmoid(6.0 * (mean_left - 0.5))
+    assert torch.allclose(deletion.probabilities, expected, atol=1e-5), \
+        "deletion must remove the highest-ranked pixels first and follow p(target)"
+    assert deletion.auc == pytest_approx(float(torch.trapezoid(expected, torch.linspace(0, 1, 9))))
+    insertion = insertion_curve(model, x, 0, saliency, steps=8)
+    inserted = removed.clamp(max=64) / 64
+    assert torch.allclose(insertion.probabilities, torch.sigmoid(6.0 * (inserted - 0.5)),
+                          atol=1e-5), "insertion must start from the baseline"
+
+
+def pytest_approx(value: float):
+    import pytest
+
+    return pytest.approx(value, abs=1e-6)
+
+
+def check_sparseness(sparseness) -> None:
+    flat = torch.ones(1, 4, 4)
+    one_hot = torch.zeros(1, 4, 4)
+    one_hot[0, 0, 0] = 1
+    half = torch.zeros(1, 4, 4)
+    half[0, :2] = 1                                           # 8 of 16 equal, 8 zero: Gini 0.5
+    ramp = torch.arange(16.0).view(1, 4, 4)                   # Gini of 0..15 = 17/48
+    values = sparseness(torch.cat([flat, one_hot, half, ramp]))
+    assert torch.allclose(values, torch.tensor([0.0, 15 / 16, 0.5, 17 / 48]), atol=1e-6)
+
+
+def check_rank_correlation(rank_correlation) -> None:
+    """Spearman, not Pearson: a monotone but curved relation has rank correlation 1."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 50))
+    b = a + rng.normal(0, 0.3, (3, 50))
+    b[0, :10] = 0.5                                           # ties
+    ours = rank_correlation(torch.tensor(a), torch.tensor(b))
+    theirs = [spearmanr(a[i], b[i]).statistic for i in range(3)]
+    assert np.allclose(ours.numpy(), theirs, atol=1e-6)
+    curved = torch.tensor(a) ** 5
+    assert torch.allclose(rank_correlation(torch.tensor(a), curved), torch.ones(3,
+                                                                                dtype=torch.float32))
+
+
+# -- relevance and optimisation ----------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def digits_model():
+    """The digits CNN trained for a few seconds, and eight test digits with their labels."""
+    model, _ = xh.train_digits_cnn(epochs=8, seed=0)
+    _, _, x_test, y_test = xh.digits_tensors()
+    return model, x_test[:8], y_test[:8]
+
+
+def assert_lrp_agrees_with_zennit(lrp) -> float:
+    """``lrp(model, x, target, low, high, gamma)`` (z^B first layer, gamma convolutions,
+    epsilon dense) equals zennit's ``EpsilonGammaBox`` on the digits CNN; relevance is
+    conserved at every layer. Returns the largest difference."""
+    from zennit.attribution import Gradient
+    from zennit.composites import EpsilonGammaBox
+
+    model, x, target = digits_model()
+    ours, relevances = lrp(model, x, target, low=0.0, high=1.0, gamma=0.25)
+    logits = model(x).detach()
+    start = torch.zeros_like(logits)
+    start[torch.arange(len(x)), target] = logits[torch.arange(len(x)), target]
+    composite = EpsilonGammaBox(low=0.0, high=1.0, epsilon=1e-6, gamma=0.25)
+    with Gradient(model, composite) as attributor:
+        _, theirs = attributor(x, start)
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-6, f"LRP vs zennit: {difference:.2e}"
+    for layer_relevance in relevances:
+        assert torch.allclose(layer_relevance.flatten(1).sum(1), start.sum(1), rtol=1e-4), \
+            "relevance leaked at some layer"
+    return difference
+
+
+def check_igos_finds_the_region(igos) -> tuple[float, float]:
+    """On :class:`RegionModel`, confident (p = sigmoid(15)) and saturated at the photo, I-GOS
+    must mark the region the model reads: its mean saliency there must be far above the mean
+    elsewhere. The plain gradient is ~1e-7 at M = 1 (saturation), so a version that drops the
+    integrated path does not move; a version that returns M instead of 1 - M marks the rest.
+    Returns (mean inside, mean outside)."""
+    model = RegionModel(rows=slice(4, 12), cols=slice(16, 28), scale=30.0, offset=0.5)
+    x = torch.ones(1, 3, 32, 32)
+    result = igos(model, x, 0, baseline=torch.zeros_like(x), size=8, ig_steps=8, iterations=8,
+                  noise=0.0)
+    saliency = result.saliency
+    inside = float(saliency[4:12, 16:28].mean())
+    outside = float(torch.cat([saliency[16:].flatten(), saliency[:, :12].flatten()]).mean())
+    assert inside > 0.05 and inside > 10 * outside, \
+        f"I-GOS saliency inside the region {inside:.3f}, outside {outside:.3f}"
+    return inside, outside

@@ -1,0 +1,565 @@
+"""Mutation testing in miniature: plausible wrong implementations, each rejected by our checks.
+
+Every mutant below is a mistake a learner, a course port or a careless refactoring could make:
+a swapped method, a missing ReLU, a dropped baseline, a transposed mask, a sum for a mean. Each
+runs through the *same* check function (``tests/checks.py``) as the regular test named in
+``killed_by``, and must fail it. A check that a mutant survives is a check that cannot fail.
+
+Equivalent mutants, which no check can kill because the result is the same, are not listed:
+e.g. Grad-CAM weights summed instead of averaged over positions (a factor h*w that min-max
+normalisation removes).
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+from unittest import mock
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import xai_helpers as xh
+from xai_helpers import cam as C
+from xai_helpers import gradients as G
+from xai_helpers import metrics as M
+
+import checks
+
+# the module, not the function of the same name that xai_helpers exports
+lrp_module = importlib.import_module("xai_helpers.lrp")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str                        # what is wrong
+    check: Callable[[], object]      # the suite's check, run on the wrong implementation
+    killed_by: str                   # the regular test that runs the same check
+
+
+def _fails_at_some_cam_layer(method_class, reference: str) -> Callable[[], None]:
+    """The CAM agreement test is parametrised over three layers; a mutant is killed when the
+    check fails at any of them (several methods coincide at the layer before pooling)."""
+    def check():
+        for layer in checks.CAM_LAYERS:
+            checks.assert_cam_agrees(method_class, reference, layer, 1e-4)
+    return check
+
+
+# -- CAM family: wrong versions of one method's own step ----------------------------------------
+
+class GradCAMAsHiResCAM(C.GradCAM):
+    """Grad-CAM without the spatial average: gradient x activation per position."""
+    def cam_image(self, A, grads, **context):
+        return (grads * A).sum(dim=1)
+
+
+class XGradCAMWithMeanGradients(C.XGradCAM):
+    """XGrad-CAM weights replaced by Grad-CAM's mean gradient."""
+    def channel_weights(self, A, grads, **context):
+        return grads.mean(dim=(2, 3))
+
+
+class HiResCAMAveraged(C.HiResCAM):
+    """HiResCAM with the gradient averaged over positions first (that is Grad-CAM)."""
+    def cam_image(self, A, grads, **context):
+        return (grads.mean(dim=(2, 3), keepdim=True) * A).sum(dim=1)
+
+
+class LayerCAMWithReluOnTheProduct(C.LayerCAM):
+    """LayerCAM with ReLU(g * A) instead of ReLU(g) * A (that is Grad-CAM-ElementWise)."""
+    def cam_image(self, A, grads, **context):
+        return torch.relu(grads * A).sum(dim=1)
+
+
+class ElementWiseWithoutInnerRelu(C.GradCAMElementWise):
+    """Grad-CAM-ElementWise without its per-element ReLU (that is HiResCAM)."""
+    def cam_image(self, A, grads, **context):
+        return (grads * A).sum(dim=1)
+
+
+class GradCAMPlusPlusWithoutNormalisedAlpha(C.GradCAMPlusPlus):
+    """Grad-CAM++ with alpha = g**2, never divided (torchcam 0.5's behaviour)."""
+    def channel_weights(self, A, grads, **context):
+        return (grads ** 2 * torch.relu(grads)).sum(dim=(2, 3))
+
+
+class GradCAMPlusPlusWithoutRelu(C.GradCAMPlusPlus):
+    """Grad-CAM++ summing alpha * g instead of alpha * ReLU(g)."""
+    def channel_weights(self, A, grads, **context):
+        g2 = grads ** 2
+        alpha = g2 / (2 * g2 + A.sum(dim=(2, 3), keepdim=True) * g2 * grads + 1e-6)
+        return (torch.where(grads != 0, alpha, 0.0) * grads).sum(dim=(2, 3))
+
+
+class GradCAMWithoutFinalRelu(C.GradCAM):
+    """Grad-CAM keeping negative evidence (no ReLU before normalising)."""
+    def __call__(self, x, target=None, **options):
+        return super().__call__(x, target, **{**options, "relu": False})
+
+
+class GradCAMPooledOverTheBatch(C.GradCAM):
+    """Grad-CAM averaging the gradient over the batch too (wrong pooling axis): images mix."""
+    def channel_weights(self, A, grads, **context):
+        return grads.mean(dim=(0, 2, 3)).expand(len(A), -1)
+
+
+class GradCAMWithReversedTargets(C.GradCAM):
+    """Per-image targets applied to the wrong images."""
+    def __call__(self, x, target=None, **options):
+        return super().__call__(x, list(reversed(target)), **options)
+
+
+class GradCAMNormalisedOverTheBatch(C.GradCAM):
+    """Min-max normalisation over the whole batch instead of per image."""
+    def __call__(self, x, target=None, **options):
+        raw = super().__call__(x, target, **{**options, "normalise": False})
+        return (raw - raw.min()) / (raw.max() - raw.min())
+
+
+class GradCAMNearestUpsampling(C.GradCAM):
+    """Nearest-neighbour upsampling instead of bilinear."""
+    def __call__(self, x, target=None, **options):
+        small = super().__call__(x, target, **{**options, "size": None})
+        return F.interpolate(small[:, None], size=x.shape[-2:], mode="nearest")[:, 0]
+
+
+class EigenCAMWithoutCentring(C.EigenCAM):
+    """Eigen-CAM's SVD on uncentred activations."""
+    def cam_image(self, A, grads, **context):
+        flat = A.flatten(2).transpose(1, 2)
+        _, _, vh = torch.linalg.svd(flat, full_matrices=False)
+        projection = (flat @ vh[:, 0, :, None])[..., 0]
+        sign = torch.sign((projection * A.sum(1).flatten(1)).sum(1))
+        return (projection * sign[:, None]).view(A.shape[0], *A.shape[2:])
+
+
+class EigenGradCAMOnActivations(C.EigenGradCAM):
+    """EigenGrad-CAM projecting A instead of g * A (that is Eigen-CAM)."""
+    def cam_image(self, A, grads, **context):
+        return C.EigenCAM.cam_image(self, A, grads, **context)
+
+
+class ScoreCAMWithoutSoftmax(C.ScoreCAM):
+    """Score-CAM weighting channels by log-softmax scores instead of the softmax."""
+    def channel_weights(self, A, grads, **context):
+        return super().channel_weights(A, grads, **context).log()
+
+
+def _score_cam_check(method_class):
+    def check():
+        checks.assert_cam_agrees(method_class, "Score-CAM", "_blocks.0", 1e-4)
+    return check
+
+
+def _cam_vs_torchcam_other_class():
+    """CAM of the target's classifier row: caught on chelsea (target 282, predicted 285)."""
+    class CAMOfThePredictedClass(C.CAM):
+        def channel_weights(self, A, grads, *, x, classes, target):
+            return self.fc_weight[self.logits.argmax(1)].detach()
+
+    def check():
+        from torchcam.methods import CAM as TorchcamCAM
+
+        model, x = checks.model_and_batch()
+        with TorchcamCAM(model, "_head_act") as extractor:
+            theirs = extractor(list(checks.TARGETS), model(x))[0]
+        ours = CAMOfThePredictedClass(model)(x, list(checks.TARGETS), size=None, relu=False)
+        assert (ours - theirs).abs().max() < 1e-5
+    return check
+
+
+CAM_KILLER = "test_cam.py::test_every_method_equals_pytorch_grad_cam_where_the_methods_differ"
+CAM_MUTANTS = [
+    Mutant("Grad-CAM computed as HiResCAM (no spatial mean)",
+           _fails_at_some_cam_layer(GradCAMAsHiResCAM, "Grad-CAM"), CAM_KILLER),
+    Mutant("XGrad-CAM with Grad-CAM's weights",
+           _fails_at_some_cam_layer(XGradCAMWithMeanGradients, "XGrad-CAM"), CAM_KILLER),
+    Mutant("HiResCAM computed as Grad-CAM",
+           _fails_at_some_cam_layer(HiResCAMAveraged, "HiResCAM"), CAM_KILLER),
+    Mutant("LayerCAM computed as Grad-CAM-ElementWise",
+           _fails_at_some_cam_layer(LayerCAMWithReluOnTheProduct, "LayerCAM"), CAM_KILLER),
+    Mutant("Grad-CAM-ElementWise without its inner ReLU",
+           _fails_at_some_cam_layer(ElementWiseWithoutInnerRelu, "Grad-CAM-ElementWise"),
+           CAM_KILLER),
+    Mutant("Grad-CAM++ with un-normalised alpha (torchcam 0.5)",
+           _fails_at_some_cam_layer(GradCAMPlusPlusWithoutNormalisedAlpha, "Grad-CAM++"),
+           CAM_KILLER),
+    Mutant("Grad-CAM++ without the ReLU on gradients",
+           _fails_at_some_cam_layer(GradCAMPlusPlusWithoutRelu, "Grad-CAM++"), CAM_KILLER),
+    Mutant("Grad-CAM without the final ReLU",
+           _fails_at_some_cam_layer(GradCAMWithoutFinalRelu, "Grad-CAM"), CAM_KILLER),
+    Mutant("Grad-CAM pooled over the batch axis too",
+           _fails_at_some_cam_layer(GradCAMPooledOverTheBatch, "Grad-CAM"), CAM_KILLER),
+    Mutant("per-image targets applied to the wrong images",
+           _fails_at_some_cam_layer(GradCAMWithReversedTargets, "Grad-CAM"), CAM_KILLER),
+    Mutant("maps min-max normalised over the batch, not per image",
+           _fails_at_some_cam_layer(GradCAMNormalisedOverTheBatch, "Grad-CAM"), CAM_KILLER),
+    Mutant("nearest-neighbour upsampling",
+           _fails_at_some_cam_layer(GradCAMNearestUpsampling, "Grad-CAM"), CAM_KILLER),
+    Mutant("Eigen-CAM without centring the activations",
+           _fails_at_some_cam_layer(EigenCAMWithoutCentring, "Eigen-CAM"), CAM_KILLER),
+    Mutant("EigenGrad-CAM projecting A instead of g * A",
+           _fails_at_some_cam_layer(EigenGradCAMOnActivations, "EigenGrad-CAM"), CAM_KILLER),
+    Mutant("Score-CAM without the softmax over channel scores",
+           _score_cam_check(ScoreCAMWithoutSoftmax),
+           "test_cam.py::test_score_cam_equals_pytorch_grad_cam"),
+    Mutant("CAM of the predicted class instead of the target", _cam_vs_torchcam_other_class(),
+           "test_cam.py::test_equal_torchcam_at_feature_resolution"),
+]
+
+
+# -- gradient attributions -----------------------------------------------------------------------
+
+def _ig(model, x, target, baseline=0.0, n_steps=50, *, use_baseline=True, factor="x - x'"):
+    """Integrated Gradients (Gauss-Legendre) with the classic bugs as switches."""
+    x = x.detach()
+    baseline = torch.as_tensor(baseline, dtype=x.dtype).expand_as(x)
+    start = baseline if use_baseline else torch.zeros_like(x)
+    alphas, weights = G._quadrature(n_steps, "gausslegendre")
+    average = sum(w * G.input_gradients(model, start + a * (x - start), target)
+                  for a, w in zip(alphas, weights))
+    return {"x - x'": x - start, "x": x, "none": 1.0}[factor] * average
+
+
+def _ig_check(kind, **bug):
+    return lambda: checks.assert_ig_agrees_with_captum(
+        lambda *args, **kwargs: _ig(*args, **kwargs, **bug), kind)
+
+
+def _smoothgrad_check(kind, transform):
+    return lambda: checks.assert_smoothgrad_agrees_with_noise_tunnel(transform, kind)
+
+
+def _gradient_shap_at_the_input(model, x, target, baselines, n_samples, stdevs):
+    """GradientSHAP with the gradient taken at the noisy input instead of a random point."""
+    import numpy as np
+
+    n = len(x)
+    chosen = baselines[np.random.choice(len(baselines), n * n_samples).tolist()]
+    repeated = x.repeat_interleave(n_samples, dim=0)
+    noisy = repeated + torch.normal(0.0, torch.full(repeated.shape, float(stdevs)))
+    np.random.uniform(0.0, 1.0, n * n_samples)
+    targets = torch.as_tensor(target).repeat_interleave(n_samples).tolist()
+    grads = G.input_gradients(model, noisy, targets)
+    return ((noisy - chosen) * grads).view(n, n_samples, *x.shape[1:]).mean(dim=1)
+
+
+GRADIENT_KILLER = "test_gradients.py::"
+GRADIENT_MUTANTS = [
+    Mutant("saliency without the absolute value",
+           lambda: checks.assert_saliency_agrees_with_captum(G.input_gradients),
+           GRADIENT_KILLER + "test_saliency_equals_captum"),
+    Mutant("IG that ignores the baseline (always 0)", _ig_check("black", use_baseline=False),
+           GRADIENT_KILLER + "test_integrated_gradients_with_non_zero_baselines_equal_captum"),
+    Mutant("IG multiplied by x instead of (x - x')", _ig_check("blurred", factor="x"),
+           GRADIENT_KILLER + "test_integrated_gradients_with_non_zero_baselines_equal_captum"),
+    Mutant("IG without the (x - x') factor", _ig_check("black", factor="none"),
+           GRADIENT_KILLER + "test_integrated_gradients_with_non_zero_baselines_equal_captum"),
+    Mutant("IG without the (x - x') factor: completeness",
+           lambda: checks.assert_complete(lambda *a, **k: _ig(*a, **k, factor="none"), "black"),
+           GRADIENT_KILLER + "test_completeness_with_non_zero_baselines"),
+    Mutant("SmoothGrad summing instead of averaging",
+           _smoothgrad_check("smoothgrad", lambda *a, **k: G.smoothgrad(*a, **k) * 4),
+           GRADIENT_KILLER + "test_smoothgrad_equals_noise_tunnel_with_the_same_noise"),
+    Mutant("SmoothGrad of signed gradients",
+           _smoothgrad_check("smoothgrad", lambda *a, **k: G.smoothgrad(*a, **k,
+                                                                        absolute=False)),
+           GRADIENT_KILLER + "test_smoothgrad_equals_noise_tunnel_with_the_same_noise"),
+    Mutant("SmoothGrad squared = square of the mean",
+           _smoothgrad_check("smoothgrad_sq", lambda *a, kind, **k: G.smoothgrad(
+               *a, kind="smoothgrad", **k) ** 2),
+           GRADIENT_KILLER + "test_smoothgrad_equals_noise_tunnel_with_the_same_noise"),
+    Mutant("VarGrad without subtracting the squared mean",
+           _smoothgrad_check("vargrad", lambda *a, kind, **k: G.smoothgrad(
+               *a, kind="smoothgrad_sq", **k)),
+           GRADIENT_KILLER + "test_smoothgrad_equals_noise_tunnel_with_the_same_noise"),
+    Mutant("GradientSHAP without the input noise",
+           lambda: checks.assert_gradient_shap_agrees_with_captum(
+               lambda *a, **k: G.gradient_shap(*a, **{**k, "stdevs": 0.0})),
+           GRADIENT_KILLER + "test_gradient_shap_from_scratch_equals_captum_with_the_same_draws"),
+    Mutant("GradientSHAP with gradients at the input, not on the path",
+           lambda: checks.assert_gradient_shap_agrees_with_captum(_gradient_shap_at_the_input),
+           GRADIENT_KILLER + "test_gradient_shap_from_scratch_equals_captum_with_the_same_draws"),
+]
+
+
+# -- guided backprop -----------------------------------------------------------------------------
+
+def _guided_with(rule: str):
+    """guided_backprop on a copy whose ReLU / ReLU6 modules use a wrong backward ``rule``."""
+    class WrongRule(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, upper):
+            ctx.save_for_backward(x)
+            ctx.upper = upper
+            return x.clamp(min=0) if upper is None else x.clamp(0, upper)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            if rule == "deconvnet":                      # ignores the forward input
+                passes = grad > 0
+            else:                                        # "no upper bound": ReLU6 as ReLU
+                passes = (x > 0) & (grad > 0)
+            return torch.where(passes, grad, 0.0), None
+
+    class WrongReLU(torch.nn.Module):
+        def __init__(self, upper=None):
+            super().__init__()
+            self.upper = upper
+
+        def forward(self, x):
+            return WrongRule.apply(x, self.upper)
+
+    def guided_backprop(model, x, target):
+        wrong = copy.deepcopy(model).eval()
+        for parent in list(wrong.modules()):
+            for name, child in list(parent.named_children()):
+                if type(child) in (torch.nn.ReLU, torch.nn.ReLU6):
+                    setattr(parent, name, WrongReLU(6.0 if type(child) is torch.nn.ReLU6
+                                                    else None))
+        x = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            scores = wrong(x)[torch.arange(len(x)), torch.as_tensor(target)]
+            (grad,) = torch.autograd.grad(scores.sum(), x)
+        return grad
+    return guided_backprop
+
+
+def _guided_grad_cam_without_the_guided_rule(model, x, target, layer=None):
+    return G.input_gradients(model, x, target) * C.GradCAM(model, layer)(x, target)[:, None]
+
+
+GUIDED_KILLER = "test_guided.py::"
+GUIDED_MUTANTS = [
+    Mutant("guided backprop = the plain gradient (no guided rule)",
+           lambda: checks.assert_guided_effnet_agrees(G.input_gradients),
+           GUIDED_KILLER + "test_guided_backprop_on_effnet_equals_an_independent_hook_"
+                           "implementation"),
+    Mutant("the deconvnet rule instead of the guided rule",
+           lambda: checks.assert_guided_effnet_agrees(_guided_with("deconvnet")),
+           GUIDED_KILLER + "test_guided_backprop_on_effnet_equals_an_independent_hook_"
+                           "implementation"),
+    Mutant("guided ReLU6 that ignores the upper bound 6",
+           lambda: checks.assert_guided_effnet_agrees(_guided_with("no upper bound")),
+           GUIDED_KILLER + "test_guided_backprop_on_effnet_equals_an_independent_hook_"
+                           "implementation"),
+    Mutant("Guided Grad-CAM without the guided rule",
+           lambda: checks.assert_guided_grad_cam_agrees_with_pgc(
+               _guided_grad_cam_without_the_guided_rule),
+           GUIDED_KILLER + "test_guided_grad_cam_equals_pytorch_grad_cams_recipe"),
+]
+
+
+# -- perturbation --------------------------------------------------------------------------------
+
+def _occlusion(model, x, target, window, stride, baseline=0.0, batch_size=8, *,
+               divide="count", transpose=False, report="drop"):
+    """Occlusion from scratch, with the classic bugs as switches."""
+    if transpose:
+        window, stride = window[::-1], stride[::-1]
+    rows = xh.window_positions(x.shape[-2], window[0], stride[0])
+    cols = xh.window_positions(x.shape[-1], window[1], stride[1])
+    targets = torch.as_tensor(target).expand(len(x))
+    out = torch.zeros_like(x)
+    with torch.no_grad():
+        for i in range(len(x)):
+            original = model(x[i:i + 1])[0, targets[i]]
+            total, count = torch.zeros(x.shape[-2:]), torch.zeros(x.shape[-2:])
+            for r in rows:
+                for c in cols:
+                    occluded = x[i:i + 1].clone()
+                    occluded[..., r:r + window[0], c:c + window[1]] = baseline
+                    score = model(occluded)[0, targets[i]]
+                    value = original - score if report == "drop" else score
+                    total[r:r + window[0], c:c + window[1]] += value
+                    count[r:r + window[0], c:c + window[1]] += 1
+            out[i] = (total / (count if divide == "count" else len(rows) * len(cols)))
+    return out
+
+
+def _occlusion_check(**bug):
+    return lambda: checks.assert_occlusion_agrees_with_captum(
+        lambda *args, **kwargs: _occlusion(*args, **kwargs, **bug))
+
+
+def _lime_check(samples=xh.lime_samples, ridge=xh.weighted_ridge):
+    return lambda: checks.assert_lime_agrees_with_lime(samples, ridge, num_samples=60)
+
+
+def _lime_samples_without_square_root(*args, **kwargs):
+    samples = xh.lime_samples(*args, **kwargs)
+    samples.weights = samples.weights ** 2
+    return samples
+
+
+def _ridge_without_intercept(features, y, weights, alpha=1.0):
+    z, y, w = features.double(), y.double(), weights.double()
+    lhs = z.T @ (w[:, None] * z) + alpha * torch.eye(z.shape[1], dtype=z.dtype)
+    return torch.linalg.solve(lhs, z.T @ (w * y)).float(), 0.0
+
+
+PERTURBATION_MUTANTS = [
+    Mutant("occlusion reporting the occluded score, not the drop",
+           _occlusion_check(report="score"),
+           "test_perturbation.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
+           "not_square"),
+    Mutant("occlusion averaged over all windows, not the windows covering the pixel",
+           _occlusion_check(divide="windows"),
+           "test_perturbation.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
+           "not_square"),
+    Mutant("occlusion window and stride transposed (width for height)",
+           _occlusion_check(transpose=True),
+           "test_perturbation.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
+           "not_square"),
+    Mutant("LIME kernel without the square root", _lime_check(_lime_samples_without_square_root),
+           "test_lime_and_metrics.py::test_lime_from_scratch_equals_the_lime_package"),
+    Mutant("LIME ridge without sample weights",
+           _lime_check(ridge=lambda z, y, w, alpha=1.0: xh.weighted_ridge(z, y,
+                                                                          torch.ones_like(w))),
+           "test_lime_and_metrics.py::test_lime_from_scratch_equals_the_lime_package"),
+    Mutant("LIME ridge without an intercept", _lime_check(ridge=_ridge_without_intercept),
+           "test_lime_and_metrics.py::test_lime_from_scratch_equals_the_lime_package"),
+]
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+def _pointing_game_transposed(maps, masks, tolerance=0):
+    """The flat argmax decoded as (column, row)."""
+    if tolerance:
+        masks = F.max_pool2d(masks[:, None].float(), 2 * tolerance + 1, 1, tolerance)[:, 0] > 0
+    flat = maps.flatten(1).argmax(dim=1)
+    rows, cols = flat % maps.shape[1], flat // maps.shape[1]
+    return masks[torch.arange(len(flat)), rows.clamp(max=maps.shape[1] - 1),
+                 cols.clamp(max=maps.shape[2] - 1)]
+
+
+class _MeanCurve:
+    def __init__(self, curve):
+        self.fractions, self.probabilities = curve.fractions, curve.probabilities
+        self.auc = float(curve.probabilities.mean())
+
+
+def _gini_descending(maps):
+    values = torch.as_tensor(maps).float().abs().flatten(1).sort(dim=1, descending=True).values
+    n = values.shape[1]
+    ranks = torch.arange(1, n + 1, dtype=values.dtype)
+    return ((2 * ranks - n - 1) * values).sum(1) / (n * values.sum(1).clamp(min=1e-12))
+
+
+def _pearson(a, b):
+    a, b = torch.as_tensor(a).float().flatten(1), torch.as_tensor(b).float().flatten(1)
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
+
+
+METRIC_KILLER = "test_evaluation.py::"
+METRIC_MUTANTS = [
+    Mutant("pointing game with rows and columns swapped",
+           lambda: checks.check_pointing_game(_pointing_game_transposed),
+           METRIC_KILLER + "test_pointing_game_on_a_wide_mask"),
+    Mutant("pointing game at the map's minimum",
+           lambda: checks.check_pointing_game(lambda maps, masks, tolerance=0:
+                                              M.pointing_game(-maps, masks, tolerance)),
+           METRIC_KILLER + "test_pointing_game_on_a_wide_mask"),
+    Mutant("energy in mask counting negative values",
+           lambda: checks.check_energy_in_mask(
+               lambda maps, masks: (maps * masks).flatten(1).sum(1) / maps.flatten(1).sum(1)),
+           METRIC_KILLER + "test_energy_in_mask_counts_positive_energy_only"),
+    Mutant("deletion removing the least salient pixels first",
+           lambda: checks.check_deletion_and_insertion(
+               lambda m, x, t, s, **k: M.deletion_curve(m, x, t, -s, **k), M.insertion_curve),
+           "test_lime_and_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
+    Mutant("insertion starting from the image (a deletion curve)",
+           lambda: checks.check_deletion_and_insertion(M.deletion_curve, M.deletion_curve),
+           "test_lime_and_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
+    Mutant("curve AUC as the mean of the probabilities",
+           lambda: checks.check_deletion_and_insertion(
+               lambda *a, **k: _MeanCurve(M.deletion_curve(*a, **k)), M.insertion_curve),
+           "test_lime_and_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
+    Mutant("Gini index with the values sorted in descending order",
+           lambda: checks.check_sparseness(_gini_descending),
+           METRIC_KILLER + "test_sparseness_is_the_gini_index"),
+    Mutant("Pearson instead of Spearman correlation",
+           lambda: checks.check_rank_correlation(_pearson),
+           METRIC_KILLER + "test_rank_correlation_is_spearmans_and_matches_scipy"),
+]
+
+
+# -- LRP and I-GOS -------------------------------------------------------------------------------
+
+def _lrp_with(**patches):
+    """lrp() with one of its rules replaced (lrp looks its rules up at call time)."""
+    def check():
+        with mock.patch.multiple(lrp_module, **patches):
+            checks.assert_lrp_agrees_with_zennit(lrp_module.lrp)
+    return check
+
+
+def _epsilon_without_activation(layer, a, relevance, epsilon=1e-6):
+    w = lrp_module._weight(layer)
+    z = lrp_module._apply(layer, a, w)
+    return lrp_module._transpose(layer, a, w, relevance / lrp_module.stabilise(z, epsilon))
+
+
+def _gamma_on_all_weights(layer, a, relevance, gamma=0.25, epsilon=1e-6):
+    w = lrp_module._weight(layer)
+    rho_w = w + gamma * w.abs()
+    z = lrp_module._apply(layer, a, rho_w)
+    return a * lrp_module._transpose(layer, a, rho_w, relevance / lrp_module.stabilise(z, epsilon))
+
+
+_ZBOX = lrp_module.zbox_rule
+
+
+def _zbox_with_swapped_bounds(layer, x, relevance, low, high, epsilon=1e-6):
+    return _ZBOX(layer, x, relevance, high, low, epsilon)
+
+
+class _IGOSWithM:
+    """I-GOS returning the mask M (1 = keep) as the explanation instead of 1 - M."""
+    def __call__(self, *args, **kwargs):
+        result = xh.igos(*args, **kwargs)
+        result.saliency = 1 - result.saliency
+        return result
+
+
+RELEVANCE_MUTANTS = [
+    Mutant("epsilon rule returning c without multiplying by a",
+           _lrp_with(epsilon_rule=_epsilon_without_activation),
+           "test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
+    Mutant("gamma rule strengthening negative weights too",
+           _lrp_with(gamma_rule=_gamma_on_all_weights),
+           "test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
+    Mutant("z^B rule with the lower and upper input bounds swapped",
+           _lrp_with(zbox_rule=_zbox_with_swapped_bounds),
+           "test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
+    Mutant("I-GOS with the plain gradient (one path point, at M)",
+           lambda: checks.check_igos_finds_the_region(
+               lambda *a, **k: xh.igos(*a, **{**k, "ig_steps": 1})),
+           "test_igos.py::test_igos_finds_the_region_a_saturated_model_reads"),
+    Mutant("I-GOS explanation M instead of 1 - M",
+           lambda: checks.check_igos_finds_the_region(_IGOSWithM()),
+           "test_igos.py::test_igos_finds_the_region_a_saturated_model_reads"),
+]
+
+MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANTS
+           + METRIC_MUTANTS + RELEVANCE_MUTANTS)
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)
+def test_the_suite_rejects_the_mutant(mutant):
+    with pytest.raises(AssertionError):
+        mutant.check()
+
+
+def test_each_killer_is_a_real_test():
+    """Every ``killed_by`` names a test function that exists, so the list stays honest."""
+    for mutant in MUTANTS:
+        module_name, test_name = mutant.killed_by.split("::")
+        module = importlib.import_module(module_name.removesuffix(".py"))
+        assert callable(getattr(module, test_name, None)), mutant.killed_by
