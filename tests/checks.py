@@ -516,3 +516,33 @@ def check_igos_finds_the_region(igos) -> tuple[float, float]:
     assert inside > 0.05 and inside > 10 * outside, \
         f"I-GOS saliency inside the region {inside:.3f}, outside {outside:.3f}"
     return inside, outside
+
+
+# -- pictures in widgets ----------------------------------------------------------------------
+
+def picture_rows(png: bytes, below: float = 0.3) -> np.ndarray:
+    """The pixels of a widget's PNG below its top ``below`` fraction (the label band is at the
+    top), as int (H', W, 3): where the heatmap is, and no text."""
+    import io
+
+    from PIL import Image
+
+    array = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return array[int(below * array.shape[0]):]
+
+
+def heatmap_changed(before: bytes, after: bytes, threshold: float = 2.0) -> bool:
+    """Whether the heatmap part of two widget pictures differs (mean |difference| in levels)."""
+    return float(np.abs(picture_rows(before) - picture_rows(after)).mean()) > threshold
+
+
+def band_changed(before: bytes, after: bytes) -> bool:
+    """Whether the label band (the top 15%) of two widget pictures differs."""
+    import io
+
+    from PIL import Image
+
+    rows = [np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int) for png in
+            (before, after)]
+    top = int(0.15 * rows[0].shape[0])
+    return bool(np.abs(rows[0][:top] - rows[1][:top]).max() > 0)

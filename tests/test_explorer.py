@@ -1,12 +1,15 @@
 """The all-methods explorer, driven through its controls (the browser test does it with a mouse)."""
 import datetime
 import io
+import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import xai_helpers as xh
+
+import checks
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
@@ -21,16 +24,16 @@ def test_controls_change_the_picture(explorer):
     before = explorer.pictures[0].value
     explorer.class_select.value = explorer.class_select.options[1][1]
     after_class = explorer.pictures[0].value
-    assert after_class != before
+    assert checks.heatmap_changed(before, after_class)        # the map, not only the label
     explorer.layer_select.value = explorer.layer_select.options[0]
-    assert explorer.pictures[0].value != after_class
+    assert checks.heatmap_changed(after_class, explorer.pictures[0].value)
     assert "Grad-CAM" in explorer.status.value
 
 
 def test_compare_modes_and_language(explorer):
     explorer.mode.value = "methods"
     assert explorer.pictures[1].layout.display is None
-    assert explorer.pictures[0].value != explorer.pictures[1].value
+    assert checks.heatmap_changed(explorer.pictures[0].value, explorer.pictures[1].value)
     assert "Saliency" in explorer.status.value
     explorer.lang.value = "zh"
     assert any("\u4e00" <= ch <= "\u9fff" for ch in explorer.class_select.options[0][0])
@@ -70,3 +73,29 @@ def test_search_and_upload(explorer):
 
 def test_available_models_lists_the_offline_model():
     assert xh.available_models()[0] == "efficientnet_lite0"
+
+
+def test_a_change_during_a_background_run_is_drawn_afterwards(model):
+    """Moving a control while a slow method computes must not be lost."""
+    slow = xh.Explorer("coffee", model=model, auto_seconds=0.0, settings={"num_samples": 30})
+    slow.method_select.value = "LIME"
+    started, release = threading.Event(), threading.Event()
+    heatmap = slow.heatmap
+
+    def held_heatmap(method, class_id):                       # LIME waits until released
+        if method == "LIME":
+            started.set()
+            release.wait(60)
+        return heatmap(method, class_id)
+
+    slow.heatmap = held_heatmap
+    slow.run_button.click()                                   # background thread
+    assert started.wait(60) and slow._worker.is_alive()
+    slow.mode.value = "methods"                               # changed while it runs
+    release.set()
+    slow.wait()
+    assert slow._worker is None and "press Run" in slow.status.value  # the change was seen
+    slow.run_button.click()
+    slow.wait()
+    assert slow.pictures[1].layout.display is None            # the second panel was drawn
+    assert "Saliency" in slow.status.value

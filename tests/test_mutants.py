@@ -547,6 +547,20 @@ RELEVANCE_MUTANTS = [
            "test_igos.py::test_igos_finds_the_region_a_saturated_model_reads"),
 ]
 
+def _video_without_heatmap(tmp_path_factory):
+    def check():
+        from test_video import check_heatmap_drawn, make_clip
+
+        import xai_helpers.video.explain as video_explain
+
+        folder = tmp_path_factory.mktemp("mutant_video")
+        clip = make_clip(folder / "clip.mp4")
+        with mock.patch.object(video_explain, "render_frame",
+                               lambda frame, cam, alpha=0.5, cmap="jet": frame.copy()):
+            check_heatmap_drawn(checks.model_and_batch()[0], clip, folder)
+    return check
+
+
 MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANTS
            + METRIC_MUTANTS + RELEVANCE_MUTANTS)
 
@@ -555,6 +569,12 @@ MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANT
 def test_the_suite_rejects_the_mutant(mutant):
     with pytest.raises(AssertionError):
         mutant.check()
+
+
+def test_a_video_re_encoded_without_its_heatmap_is_rejected(tmp_path_factory):
+    """Killed by test_video.py::test_the_heatmap_is_really_drawn."""
+    with pytest.raises(AssertionError):
+        _video_without_heatmap(tmp_path_factory)()
 
 
 def test_each_killer_is_a_real_test():

@@ -67,3 +67,14 @@ def test_no_network_or_hard_coded_cuda(path):
     code = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "code")
     for forbidden in ["urlopen", "requests.get", "download", "wget ", ".cuda()"]:
         assert forbidden not in code, f"notebook code uses {forbidden!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_cell_that_shows_an_error_fails_when_the_error_is_gone(path):
+    """A demonstration `try: ... except SomeError: print(...)` passes silently if the error
+    no longer happens; it needs an `else:` that raises."""
+    for i, cell in enumerate(_cells(path)):
+        source = _source(cell)
+        if cell["cell_type"] == "code" and re.search(r"^\s*except\b", source, re.M):
+            assert re.search(r"^\s*else:\s*\n\s*raise AssertionError", source, re.M), \
+                f"cell {i} catches an error it demonstrates without failing when it is gone"

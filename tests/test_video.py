@@ -31,13 +31,16 @@ def synthetic_frames(count=FRAMES):
         yield frame
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("video") / "square.mp4"
+def make_clip(path):
     with VideoWriter(path, FPS) as writer:
         for frame in synthetic_frames():
             writer.write(frame)
     return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("video") / "square.mp4")
 
 
 def test_writer_round_trip_keeps_count_size_fps_and_content(clip):
@@ -64,9 +67,37 @@ def test_explain_video_preserves_frames_size_fps_and_draws_labels(model, clip, t
     band, below = frames[0][:20].astype(int), frames[0][60:].astype(int)
     assert (band.sum(axis=2) > 600).sum() > 30            # white text in the band
     assert (band.sum(axis=2) < 150).sum() > 300           # the dark band itself
-    assert not np.array_equal(frames[0][80:], next(synthetic_frames())[80:])  # heatmap drawn
     assert below.std() > 5
     assert sorted(tmp_path.iterdir()) == [out]            # no temporary file left
+
+
+def test_the_heatmap_is_really_drawn(model, clip, tmp_path):
+    check_heatmap_drawn(model, clip, tmp_path)
+
+
+def check_heatmap_drawn(model, clip, tmp_path):
+    """Below the label band, each output frame must be the input with the map drawn over it:
+    much closer to render_frame(input, map) than to the input, and far from the input where the
+    map is strong. A clip that is merely re-encoded (or labelled only) fails: re-encoding
+    changes the frames by what H.264 loses (mean < 3 levels)."""
+    out = tmp_path / "explained.mp4"
+    explain_video(clip, out, model, method="gradcam", batch_size=4, progress=False, alpha=0.5)
+    inputs = list(synthetic_frames())
+    outputs = list(read_frames(out))
+    reencoded = list(read_frames(clip))                      # the clip itself: H.264's loss only
+    maps = FrameExplainer(model, "gradcam")(reencoded).maps  # the pipeline sees decoded frames
+    top = 42                          # below the label band (two lines of 14 px type: 40 rows)
+    for i in (0, FRAMES // 2, FRAMES - 1):
+        drawn = render_frame(reencoded[i], maps[i], alpha=0.5)[top:].astype(int)
+        output, original = outputs[i][top:].astype(int), inputs[i][top:].astype(int)
+        codec_loss = np.abs(reencoded[i][top:].astype(int) - original).mean()
+        assert np.abs(output - original).mean() > 5 * codec_loss + 10      # something drawn
+        assert np.abs(output - drawn).mean() < 2 * codec_loss + 3           # ... the map
+        strong = np.kron(maps[i].numpy() > 0.8, np.ones((1, 1)))            # (h, w) at 7x7
+        big = torch.nn.functional.interpolate(torch.tensor(strong, dtype=torch.float32)[None, None],
+                                              size=(HEIGHT, WIDTH))[0, 0].numpy()[top:] > 0.5
+        if big.any():                                        # jet's hot end is red
+            assert (output[big][:, 0] - original[big][:, 0]).mean() > 20
 
 
 def test_explain_video_refuses_to_overwrite_unless_asked(model, clip, tmp_path):

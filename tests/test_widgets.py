@@ -1,6 +1,21 @@
 """The CAM explorer reacts to its controls (the browser test checks it renders in JupyterLab)."""
+import io
+
+import numpy as np
+from PIL import Image
+
 import xai_helpers as xh
 from xai_helpers.widgets import CAMExplorer
+
+import checks
+
+
+def _png(picture, size: int) -> bytes:
+    """The picture alone, drawn as the explorer draws its image (resized, PNG)."""
+    buffer = io.BytesIO()
+    array = np.round(xh.to_rgb_array(picture) * 255).astype(np.uint8)
+    Image.fromarray(array).resize((size, size), Image.BILINEAR).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def test_controls_change_the_picture(model):
@@ -12,14 +27,19 @@ def test_controls_change_the_picture(model):
 
     explorer.class_select.value = explorer.top_classes[1]
     second = explorer.image.value
-    assert second != first
+    assert checks.heatmap_changed(first, second)                # the map, not only the label
 
     explorer.layer_select.value = "_blocks.11"
-    assert explorer.image.value != second and "_blocks.11" in explorer.status.value
+    third = explorer.image.value
+    assert checks.heatmap_changed(second, third) and "_blocks.11" in explorer.status.value
 
-    explorer.lang.value = "zh"
-    explorer.alpha.value = 0.0                                  # picture only, label stays
-    assert explorer.image.value != second
+    explorer.lang.value = "zh"                                  # the label, not the map
+    fourth = explorer.image.value
+    assert checks.band_changed(third, fourth) and not checks.heatmap_changed(third, fourth, 0.5)
+    explorer.alpha.value = 0.0                                  # picture only: no heatmap
+    plain = checks.picture_rows(explorer.image.value)
+    picture = checks.picture_rows(_png(explorer.picture, explorer.size))
+    assert np.abs(plain - picture).mean() < 1.0
     assert xh.count_hooks(model) == 0
 
 

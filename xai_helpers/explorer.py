@@ -66,6 +66,7 @@ class Explorer:
         self._cache: dict[tuple, torch.Tensor] = {}
         self._quiet = False
         self._worker: threading.Thread | None = None
+        self._pending = False            # a control moved while a background run was busy
         self.runs = 0
 
         photos = list_test_images()
@@ -190,8 +191,10 @@ class Explorer:
 
     def _on_search(self, change) -> None:
         ids = search_class_ids(change["new"], self.top_classes)
-        if ids:
-            self._set_class_options(ids)
+        if ids:                              # the classes shown now stay selectable too
+            kept = [c for c in (self.class_select.value, self.second_class.value)
+                    if c is not None and c not in ids]
+            self._set_class_options(ids + kept)
             self.render()
 
     def _on_lang(self, change) -> None:
@@ -235,8 +238,14 @@ class Explorer:
         return self._cache[key]
 
     def render(self, force: bool = False) -> None:
-        """Update the pictures; methods slower than ``auto_seconds`` wait for ``force``."""
-        if self.class_select.value is None or (self._worker and self._worker.is_alive()):
+        """Update the pictures; methods slower than ``auto_seconds`` wait for ``force``.
+
+        A change made while a background run is busy is not lost: the pictures are drawn
+        again for the newest settings when that run ends."""
+        if self.class_select.value is None:
+            return
+        if self._worker is not None and self._worker.is_alive():
+            self._pending = True
             return
         self.layer_select.disabled = not METHODS[self.method_select.value].uses_layer
         self.second_method.disabled = self.mode.value != "methods"
@@ -277,8 +286,9 @@ class Explorer:
             self.pictures[1].layout.display = None if len(panels) == 2 else "none"
             self.runs += 1
             took = time.perf_counter() - start
-            described = " | ".join(f"{m} · {imagenet_label(c, self.lang.value)}"
-                                   for m, c in panels)
+            described = " | ".join(
+                " · ".join([m] + ([self._layer(m)] if self._layer(m) else [])
+                           + [imagenet_label(c, self.lang.value)]) for m, c in panels)
             self.status.value = f"{described} · {took:.2f} s"
         except Exception as error:                        # shown in the widget
             self.status.value = f"{self.method_select.value} cannot run here: {error}"
@@ -286,6 +296,11 @@ class Explorer:
             done.set()
             ticker.join()
             self.progress.value = 1.0
+        if threading.current_thread() is self._worker:    # a background run ends here
+            self._worker = None
+            if self._pending:                             # the settings changed meanwhile
+                self._pending = False
+                self.render()
 
     def wait(self, timeout: float = 600.0) -> None:
         """Block until a background run finishes (for scripts and tests)."""
