@@ -27,7 +27,7 @@ lab: setup
 	cd notebooks && ../$(VENV)/bin/jupyter lab $(LAB_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check xai_helpers tests benchmarks notebooks data
+	$(VENV)/bin/ruff check xai_helpers tests benchmarks notebooks data tools conftest.py
 
 # Debian's chromium (and a small CJK font, so screenshots show Chinese) for the browser test
 # (tests/test_browser.py). Best effort: where they cannot be installed (no apt, no root) the

@@ -27,3 +27,19 @@ def tiny_cnn():
         torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(6, 5),
     )
     return net.eval()
+
+
+@pytest.fixture(scope="session")
+def shapes_model():
+    """The committed shapes CNN trained without the spurious marker."""
+    from xai_helpers import load_shapes_cnn
+
+    return load_shapes_cnn("clean")
+
+
+@pytest.fixture(scope="session")
+def shapes_test():
+    """300 generated test images with masks (seed 99, never used for training)."""
+    from xai_helpers import make_shapes
+
+    return make_shapes(300, seed=99)

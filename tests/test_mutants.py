@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import copy
 import importlib
+import sys
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 from unittest import mock
 
@@ -22,14 +25,12 @@ import torch
 import torch.nn.functional as F
 
 import xai_helpers as xh
-from xai_helpers import cam as C
-from xai_helpers import gradients as G
-from xai_helpers import metrics as M
+from xai_helpers.attribution import gradients as G
+from xai_helpers.evaluation import metrics as M
 
 import checks
 
-# the module, not the function of the same name that xai_helpers exports
-lrp_module = importlib.import_module("xai_helpers.lrp")
+lrp_module = importlib.import_module("xai_helpers.attribution.relevance")
 
 
 @dataclass(frozen=True)
@@ -50,43 +51,43 @@ def _fails_at_some_cam_layer(method_class, reference: str) -> Callable[[], None]
 
 # -- CAM family: wrong versions of one method's own step ----------------------------------------
 
-class GradCAMAsHiResCAM(C.GradCAM):
+class GradCAMAsHiResCAM(xh.GradCAM):
     """Grad-CAM without the spatial average: gradient x activation per position."""
     def cam_image(self, A, grads, **context):
         return (grads * A).sum(dim=1)
 
 
-class XGradCAMWithMeanGradients(C.XGradCAM):
+class XGradCAMWithMeanGradients(xh.XGradCAM):
     """XGrad-CAM weights replaced by Grad-CAM's mean gradient."""
     def channel_weights(self, A, grads, **context):
         return grads.mean(dim=(2, 3))
 
 
-class HiResCAMAveraged(C.HiResCAM):
+class HiResCAMAveraged(xh.HiResCAM):
     """HiResCAM with the gradient averaged over positions first (that is Grad-CAM)."""
     def cam_image(self, A, grads, **context):
         return (grads.mean(dim=(2, 3), keepdim=True) * A).sum(dim=1)
 
 
-class LayerCAMWithReluOnTheProduct(C.LayerCAM):
+class LayerCAMWithReluOnTheProduct(xh.LayerCAM):
     """LayerCAM with ReLU(g * A) instead of ReLU(g) * A (that is Grad-CAM-ElementWise)."""
     def cam_image(self, A, grads, **context):
         return torch.relu(grads * A).sum(dim=1)
 
 
-class ElementWiseWithoutInnerRelu(C.GradCAMElementWise):
+class ElementWiseWithoutInnerRelu(xh.GradCAMElementWise):
     """Grad-CAM-ElementWise without its per-element ReLU (that is HiResCAM)."""
     def cam_image(self, A, grads, **context):
         return (grads * A).sum(dim=1)
 
 
-class GradCAMPlusPlusWithoutNormalisedAlpha(C.GradCAMPlusPlus):
+class GradCAMPlusPlusWithoutNormalisedAlpha(xh.GradCAMPlusPlus):
     """Grad-CAM++ with alpha = g**2, never divided (torchcam 0.5's behaviour)."""
     def channel_weights(self, A, grads, **context):
         return (grads ** 2 * torch.relu(grads)).sum(dim=(2, 3))
 
 
-class GradCAMPlusPlusWithoutRelu(C.GradCAMPlusPlus):
+class GradCAMPlusPlusWithoutRelu(xh.GradCAMPlusPlus):
     """Grad-CAM++ summing alpha * g instead of alpha * ReLU(g)."""
     def channel_weights(self, A, grads, **context):
         g2 = grads ** 2
@@ -94,39 +95,39 @@ class GradCAMPlusPlusWithoutRelu(C.GradCAMPlusPlus):
         return (torch.where(grads != 0, alpha, 0.0) * grads).sum(dim=(2, 3))
 
 
-class GradCAMWithoutFinalRelu(C.GradCAM):
+class GradCAMWithoutFinalRelu(xh.GradCAM):
     """Grad-CAM keeping negative evidence (no ReLU before normalising)."""
     def __call__(self, x, target=None, **options):
         return super().__call__(x, target, **{**options, "relu": False})
 
 
-class GradCAMPooledOverTheBatch(C.GradCAM):
+class GradCAMPooledOverTheBatch(xh.GradCAM):
     """Grad-CAM averaging the gradient over the batch too (wrong pooling axis): images mix."""
     def channel_weights(self, A, grads, **context):
         return grads.mean(dim=(0, 2, 3)).expand(len(A), -1)
 
 
-class GradCAMWithReversedTargets(C.GradCAM):
+class GradCAMWithReversedTargets(xh.GradCAM):
     """Per-image targets applied to the wrong images."""
     def __call__(self, x, target=None, **options):
         return super().__call__(x, list(reversed(target)), **options)
 
 
-class GradCAMNormalisedOverTheBatch(C.GradCAM):
+class GradCAMNormalisedOverTheBatch(xh.GradCAM):
     """Min-max normalisation over the whole batch instead of per image."""
     def __call__(self, x, target=None, **options):
         raw = super().__call__(x, target, **{**options, "normalise": False})
         return (raw - raw.min()) / (raw.max() - raw.min())
 
 
-class GradCAMNearestUpsampling(C.GradCAM):
+class GradCAMNearestUpsampling(xh.GradCAM):
     """Nearest-neighbour upsampling instead of bilinear."""
     def __call__(self, x, target=None, **options):
         small = super().__call__(x, target, **{**options, "size": None})
         return F.interpolate(small[:, None], size=x.shape[-2:], mode="nearest")[:, 0]
 
 
-class EigenCAMWithoutCentring(C.EigenCAM):
+class EigenCAMWithoutCentring(xh.EigenCAM):
     """Eigen-CAM's SVD on uncentred activations."""
     def cam_image(self, A, grads, **context):
         flat = A.flatten(2).transpose(1, 2)
@@ -136,13 +137,13 @@ class EigenCAMWithoutCentring(C.EigenCAM):
         return (projection * sign[:, None]).view(A.shape[0], *A.shape[2:])
 
 
-class EigenGradCAMOnActivations(C.EigenGradCAM):
+class EigenGradCAMOnActivations(xh.EigenGradCAM):
     """EigenGrad-CAM projecting A instead of g * A (that is Eigen-CAM)."""
     def cam_image(self, A, grads, **context):
-        return C.EigenCAM.cam_image(self, A, grads, **context)
+        return xh.EigenCAM.cam_image(self, A, grads, **context)
 
 
-class ScoreCAMWithoutSoftmax(C.ScoreCAM):
+class ScoreCAMWithoutSoftmax(xh.ScoreCAM):
     """Score-CAM weighting channels by log-softmax scores instead of the softmax."""
     def channel_weights(self, A, grads, **context):
         return super().channel_weights(A, grads, **context).log()
@@ -156,7 +157,7 @@ def _score_cam_check(method_class):
 
 def _cam_vs_torchcam_other_class():
     """CAM of the target's classifier row: caught on chelsea (target 282, predicted 285)."""
-    class CAMOfThePredictedClass(C.CAM):
+    class CAMOfThePredictedClass(xh.CAM):
         def channel_weights(self, A, grads, *, x, classes, target):
             return self.fc_weight[self.logits.argmax(1)].detach()
 
@@ -171,7 +172,7 @@ def _cam_vs_torchcam_other_class():
     return check
 
 
-CAM_KILLER = "test_cam.py::test_every_method_equals_pytorch_grad_cam_where_the_methods_differ"
+CAM_KILLER = "cam/test_cam.py::test_every_method_equals_pytorch_grad_cam_where_the_methods_differ"
 CAM_MUTANTS = [
     Mutant("Grad-CAM computed as HiResCAM (no spatial mean)",
            _fails_at_some_cam_layer(GradCAMAsHiResCAM, "Grad-CAM"), CAM_KILLER),
@@ -205,9 +206,9 @@ CAM_MUTANTS = [
            _fails_at_some_cam_layer(EigenGradCAMOnActivations, "EigenGrad-CAM"), CAM_KILLER),
     Mutant("Score-CAM without the softmax over channel scores",
            _score_cam_check(ScoreCAMWithoutSoftmax),
-           "test_cam.py::test_score_cam_equals_pytorch_grad_cam"),
+           "cam/test_cam.py::test_score_cam_equals_pytorch_grad_cam"),
     Mutant("CAM of the predicted class instead of the target", _cam_vs_torchcam_other_class(),
-           "test_cam.py::test_equal_torchcam_at_feature_resolution"),
+           "cam/test_cam.py::test_equal_torchcam_at_feature_resolution"),
 ]
 
 
@@ -247,7 +248,7 @@ def _gradient_shap_at_the_input(model, x, target, baselines, n_samples, stdevs):
     return ((noisy - chosen) * grads).view(n, n_samples, *x.shape[1:]).mean(dim=1)
 
 
-GRADIENT_KILLER = "test_gradients.py::"
+GRADIENT_KILLER = "attribution/test_gradients.py::"
 GRADIENT_MUTANTS = [
     Mutant("saliency without the absolute value",
            lambda: checks.assert_saliency_agrees_with_captum(G.input_gradients),
@@ -330,10 +331,10 @@ def _guided_with(rule: str):
 
 
 def _guided_grad_cam_without_the_guided_rule(model, x, target, layer=None):
-    return G.input_gradients(model, x, target) * C.GradCAM(model, layer)(x, target)[:, None]
+    return G.input_gradients(model, x, target) * xh.GradCAM(model, layer)(x, target)[:, None]
 
 
-GUIDED_KILLER = "test_guided.py::"
+GUIDED_KILLER = "attribution/test_guided.py::"
 GUIDED_MUTANTS = [
     Mutant("guided backprop = the plain gradient (no guided rule)",
            lambda: checks.assert_guided_effnet_agrees(G.input_gradients),
@@ -405,24 +406,24 @@ def _ridge_without_intercept(features, y, weights, alpha=1.0):
 PERTURBATION_MUTANTS = [
     Mutant("occlusion reporting the occluded score, not the drop",
            _occlusion_check(report="score"),
-           "test_perturbation.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
+           "attribution/test_occlusion.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
            "not_square"),
     Mutant("occlusion averaged over all windows, not the windows covering the pixel",
            _occlusion_check(divide="windows"),
-           "test_perturbation.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
+           "attribution/test_occlusion.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
            "not_square"),
     Mutant("occlusion window and stride transposed (width for height)",
            _occlusion_check(transpose=True),
-           "test_perturbation.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
+           "attribution/test_occlusion.py::test_equals_captum_with_windows_that_do_not_tile_and_are_"
            "not_square"),
     Mutant("LIME kernel without the square root", _lime_check(_lime_samples_without_square_root),
-           "test_lime_and_metrics.py::test_lime_from_scratch_equals_the_lime_package"),
+           "attribution/test_lime.py::test_lime_from_scratch_equals_the_lime_package"),
     Mutant("LIME ridge without sample weights",
            _lime_check(ridge=lambda z, y, w, alpha=1.0: xh.weighted_ridge(z, y,
                                                                           torch.ones_like(w))),
-           "test_lime_and_metrics.py::test_lime_from_scratch_equals_the_lime_package"),
+           "attribution/test_lime.py::test_lime_from_scratch_equals_the_lime_package"),
     Mutant("LIME ridge without an intercept", _lime_check(ridge=_ridge_without_intercept),
-           "test_lime_and_metrics.py::test_lime_from_scratch_equals_the_lime_package"),
+           "attribution/test_lime.py::test_lime_from_scratch_equals_the_lime_package"),
 ]
 
 
@@ -457,7 +458,7 @@ def _pearson(a, b):
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
 
 
-METRIC_KILLER = "test_evaluation.py::"
+METRIC_KILLER = "evaluation/test_metrics.py::"
 METRIC_MUTANTS = [
     Mutant("pointing game with rows and columns swapped",
            lambda: checks.check_pointing_game(_pointing_game_transposed),
@@ -473,14 +474,14 @@ METRIC_MUTANTS = [
     Mutant("deletion removing the least salient pixels first",
            lambda: checks.check_deletion_and_insertion(
                lambda m, x, t, s, **k: M.deletion_curve(m, x, t, -s, **k), M.insertion_curve),
-           "test_lime_and_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
+           "evaluation/test_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
     Mutant("insertion starting from the image (a deletion curve)",
            lambda: checks.check_deletion_and_insertion(M.deletion_curve, M.deletion_curve),
-           "test_lime_and_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
+           "evaluation/test_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
     Mutant("curve AUC as the mean of the probabilities",
            lambda: checks.check_deletion_and_insertion(
                lambda *a, **k: _MeanCurve(M.deletion_curve(*a, **k)), M.insertion_curve),
-           "test_lime_and_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
+           "evaluation/test_metrics.py::test_curves_point_by_point_on_a_model_known_by_hand"),
     Mutant("Gini index with the values sorted in descending order",
            lambda: checks.check_sparseness(_gini_descending),
            METRIC_KILLER + "test_sparseness_is_the_gini_index"),
@@ -531,20 +532,20 @@ class _IGOSWithM:
 RELEVANCE_MUTANTS = [
     Mutant("epsilon rule returning c without multiplying by a",
            _lrp_with(epsilon_rule=_epsilon_without_activation),
-           "test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
+           "attribution/test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
     Mutant("gamma rule strengthening negative weights too",
            _lrp_with(gamma_rule=_gamma_on_all_weights),
-           "test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
+           "attribution/test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
     Mutant("z^B rule with the lower and upper input bounds swapped",
            _lrp_with(zbox_rule=_zbox_with_swapped_bounds),
-           "test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
+           "attribution/test_lrp.py::test_equals_zennit_epsilon_gamma_box_and_conserves"),
     Mutant("I-GOS with the plain gradient (one path point, at M)",
            lambda: checks.check_igos_finds_the_region(
                lambda *a, **k: xh.igos(*a, **{**k, "ig_steps": 1})),
-           "test_igos.py::test_igos_finds_the_region_a_saturated_model_reads"),
+           "attribution/test_igos.py::test_igos_finds_the_region_a_saturated_model_reads"),
     Mutant("I-GOS explanation M instead of 1 - M",
            lambda: checks.check_igos_finds_the_region(_IGOSWithM()),
-           "test_igos.py::test_igos_finds_the_region_a_saturated_model_reads"),
+           "attribution/test_igos.py::test_igos_finds_the_region_a_saturated_model_reads"),
 ]
 
 def _video_without_heatmap(tmp_path_factory):
@@ -561,8 +562,65 @@ def _video_without_heatmap(tmp_path_factory):
     return check
 
 
+# -- the model's state -------------------------------------------------------------------------
+
+@contextmanager
+def _root_only_eval_mode(model):
+    """The classic guard: restores the root's flag on every module (a frozen BatchNorm inside a
+    training model comes back in training mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+@contextmanager
+def _no_eval_mode(model):
+    """No guard at all: forward passes run in the model's current (train) mode."""
+    yield model
+
+
+def _with_guard(guard, check):
+    def run():
+        patches = [mock.patch.object(module, "eval_mode", guard)
+                   for name, module in list(sys.modules.items())
+                   if name.startswith("xai_helpers") and hasattr(module, "eval_mode")]
+        with ExitStack() as stack:
+            for patch in patches:
+                stack.enter_context(patch)
+            check()
+    return run
+
+
+def _unchanged_check(name):
+    def check():
+        from test_model_unchanged import test_explaining_leaves_the_model_as_it_was
+
+        test_explaining_leaves_the_model_as_it_was(name, torch.rand(2, 3, 32, 32) * 2 - 1)
+    return check
+
+
+def _helpers_check():
+    from test_model_unchanged import test_the_helpers_notebooks_call_leave_the_model_as_it_was
+
+    test_the_helpers_notebooks_call_leave_the_model_as_it_was(torch.rand(2, 3, 32, 32))
+
+
+STATE_KILLER = "test_model_unchanged.py::test_explaining_leaves_the_model_as_it_was"
+STATE_MUTANTS = [
+    Mutant("eval mode restored from the root only (a frozen BatchNorm comes back training)",
+           _with_guard(_root_only_eval_mode, _unchanged_check("Grad-CAM")), STATE_KILLER),
+    Mutant("methods run in the model's current mode (BatchNorm statistics move)",
+           _with_guard(_no_eval_mode, _unchanged_check("Integrated Gradients")), STATE_KILLER),
+    Mutant("helpers (list_conv_layers, predict, accuracy …) run in the current mode",
+           _with_guard(_no_eval_mode, _helpers_check),
+           "test_model_unchanged.py::test_the_helpers_notebooks_call_leave_the_model_as_it_was"),
+]
+
 MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANTS
-           + METRIC_MUTANTS + RELEVANCE_MUTANTS)
+           + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)
@@ -579,7 +637,8 @@ def test_a_video_re_encoded_without_its_heatmap_is_rejected(tmp_path_factory):
 
 def test_each_killer_is_a_real_test():
     """Every ``killed_by`` names a test function that exists, so the list stays honest."""
+    tests = Path(__file__).parent
     for mutant in MUTANTS:
-        module_name, test_name = mutant.killed_by.split("::")
-        module = importlib.import_module(module_name.removesuffix(".py"))
-        assert callable(getattr(module, test_name, None)), mutant.killed_by
+        path, test_name = mutant.killed_by.split("::")
+        source = (tests / path).read_text(encoding="utf-8")
+        assert f"\ndef {test_name}(" in source, mutant.killed_by

@@ -1,20 +1,9 @@
-"""Videos: read them, explain every frame, write the result (``notebooks/08_video_and_webcam_cam``).
+"""Videos and cameras (``notebooks/08_video_and_webcam_cam.ipynb``).
 
-- ``files``    read with mmcv, stream H.264 mp4 files with PyAV, never half-written
-- ``explain``  the frame explainer, temporal smoothing, fast overlays and the threaded pipeline
-- ``__main__`` the command line: ``python -m xai_helpers.video IN.mp4 OUT.mp4 --method gradcam``
+- ``files``     read with mmcv, stream H.264 mp4 files with PyAV, never half-written
+- ``explain``   the frame explainer, temporal smoothing, fast overlays and the threaded pipeline
+- ``webcam``    a live CAM view in the notebook, from a camera or a clip played as one
+- ``__main__``  the command line: ``python -m xai_helpers.video IN.mp4 OUT.mp4 --method gradcam``
+
+Import them from the package itself: ``import xai_helpers as xh; xh.explain_video(...)``.
 """
-from .explain import (
-    CamSmoother,
-    FrameExplainer,
-    FrameExplanation,
-    LabelPainter,
-    VideoResult,
-    explain_video,
-    render_frame,
-)
-from .files import SAMPLE_VIDEO, VideoError, VideoInfo, VideoWriter, read_frames, video_info
-
-__all__ = ["SAMPLE_VIDEO", "VideoError", "VideoInfo", "video_info", "read_frames", "VideoWriter",
-           "CamSmoother", "FrameExplainer", "FrameExplanation", "render_frame", "LabelPainter",
-           "VideoResult", "explain_video"]

@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..cam import CAM_METHODS
-from ..labels import check_class_id
-from ..models import load_model
-from .explain import explain_video
+from ..core.models import load_model
+from ..core.targets import check_class_id
+from .explain import FRAME_METHODS, explain_video
 
 
 def _class_argument(value: str) -> int | None:
@@ -38,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("input", type=Path, help="input video")
     parser.add_argument("output", type=Path, help="output .mp4 (not overwritten unless asked)")
     parser.add_argument("--method", default="gradcam",
-                        help=f"CAM method: {', '.join(k for k in CAM_METHODS if k != 'Score-CAM')}"
+                        help=f"CAM method: {', '.join(FRAME_METHODS)}"
                              " (case and dashes optional; default gradcam)")
     parser.add_argument("--class", dest="target", type=_class_argument, default=None,
                         metavar="auto|ID", help="ImageNet id to explain, or auto (each frame's "

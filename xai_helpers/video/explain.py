@@ -27,15 +27,23 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cam import CAM_METHODS, cam_method, normalise_maps
-from ..config import device_of
-from ..labels import check_class_id
-from ..models import load_model, model_spec
-from ..viz import draw_label_band, label_band
+from ..cam.base import normalise_maps
+from ..core.config import device_of
+from ..core.layers import LayerRef
+from ..core.models import load_model, model_spec
+from ..core.targets import check_class_id
+from ..core.viz import draw_label_band, label_band
+from ..registry import METHODS, method_named
 from .files import VideoWriter, read_frames, video_info
 
-__all__ = ["CamSmoother", "FrameExplainer", "FrameExplanation", "render_frame", "LabelPainter",
-           "VideoResult", "explain_video"]
+__all__ = ["FRAME_METHODS", "CamSmoother", "FrameExplainer", "FrameExplanation", "render_frame",
+           "LabelPainter", "VideoResult", "explain_video"]
+
+
+#: The methods cheap enough for every frame: the CAM family but Score-CAM (one forward pass
+#: per channel), derived from the registry's ``per_frame`` flag.
+FRAME_METHODS: tuple[str, ...] = tuple(name for name, method in METHODS.items()
+                                       if method.per_frame and method.cam_class is not None)
 
 
 class CamSmoother:
@@ -87,7 +95,8 @@ class FrameExplainer:
     Args:
         model: A classifier from :func:`load_model`. It is copied once into the
             ``channels_last`` layout (faster convolutions on CPUs); yours is not changed.
-        method: A name from ``CAM_METHODS``, case and dashes optional (``"gradcam"``).
+        method: A CAM method fast enough for every frame (:data:`FRAME_METHODS`), case and
+            dashes optional (``"gradcam"``).
         target: ``None`` explains each frame's own top class; an id explains that class in
             every frame ("why cockatoo, frame by frame?").
         layer: CAM layer (default: the model's ``xai_spec.cam_layer``).
@@ -102,12 +111,13 @@ class FrameExplainer:
     """
 
     def __init__(self, model: nn.Module, method: str = "Grad-CAM", *, target: int | None = None,
-                 layer: str | None = None, smoothing: float = 1.0):
+                 layer: LayerRef | None = None, smoothing: float = 1.0):
         self.spec = model_spec(model)
-        self.method_class = cam_method(method)
-        if self.method_class.__name__ == "ScoreCAM":
-            raise ValueError("Score-CAM runs the model once per channel (about 1000× a forward "
-                             "pass): too slow per video frame. Use CAM, Grad-CAM or LayerCAM.")
+        chosen = method_named(method)
+        if chosen.name not in FRAME_METHODS:
+            raise ValueError(f"{chosen.name} is too slow, or not a CAM method, to run on every "
+                             f"video frame. Use one of: {', '.join(FRAME_METHODS)}.")
+        self.method_class = chosen.cam_class
         if target is not None:
             check_class_id(target)
         self.target = target
@@ -121,7 +131,7 @@ class FrameExplainer:
 
     @property
     def method_name(self) -> str:
-        return next(k for k, v in CAM_METHODS.items() if v is self.method_class)
+        return self.method_class.display_name
 
     def batch(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """Frames (RGB uint8) → the model's normalised input, squashed to crop × crop."""

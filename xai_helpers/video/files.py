@@ -23,7 +23,7 @@ import cv2
 import mmcv
 import numpy as np
 
-from ..config import DATA_DIR
+from ..core.config import DATA_DIR
 
 __all__ = ["SAMPLE_VIDEO", "VideoError", "VideoInfo", "video_info", "read_frames",
            "VideoWriter"]

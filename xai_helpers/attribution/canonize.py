@@ -1,0 +1,233 @@
+"""Rewrite EfficientNet-Lite0 so that LRP's rules apply, then run zennit's composites on it.
+
+LRP rules are defined for linear layers, for activations and for sums (Montavon et al.,
+"Layer-Wise Relevance Propagation: An Overview", 2019, section 10.2 on BatchNorm and skip
+connections). The pretrained EfficientNet-Lite0 needs three rewrites before a hook-based
+library such as zennit (Anders et al., 2021) can apply them:
+
+1. **BatchNorm folded into the convolution before it.** In eval mode BatchNorm is an affine map
+   per channel, :math:`y = s\\,(z - \\mu) + \\beta` with :math:`s = \\gamma / \\sqrt{\\sigma^2 +
+   \\epsilon}`, so ``conv -> BN`` is one convolution with weight :math:`s\\,w` and bias
+   :math:`s\\,(b - \\mu) + \\beta`. LRP then sees one linear layer, not two.
+2. **One activation module per call site.** The original reuses a single ``nn.ReLU6`` (``_swish``)
+   at 33 places; a library that attaches rules to modules would mix them up.
+3. **Residual sums as modules.** ``x + inputs`` is invisible to hooks; zennit's ``Sum`` module
+   (over a stacked last axis) receives its own rule, which splits relevance in proportion to
+   the two summands.
+
+The rewritten model computes the same logits (tested to 1e-4) and keeps the original's
+parameter names where they exist. Taught in ``notebooks/07_lrp.ipynb``.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from zennit.attribution import Gradient
+from zennit.composites import EpsilonGammaBox, EpsilonPlusFlat, LayerMapComposite, layer_map_base
+from zennit.layer import Sum
+from zennit.rules import Epsilon
+from zennit.types import Linear
+
+from ..core.models import EfficientNetLite0
+
+__all__ = ["fold_batchnorm", "CanonicalMBConv", "CanonicalEfficientNetLite0",
+           "canonize_efficientnet", "without_biases", "LRP_COMPOSITES", "lrp_relevance"]
+
+
+def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """One convolution that computes ``bn(conv(x))`` (BN in eval mode), as a new module.
+
+    Args:
+        conv: The convolution (its class, padding and stride are kept: a deep copy).
+        bn: The BatchNorm2d applied right after it.
+
+    Example:
+        >>> conv, bn = nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8).eval()
+        >>> x = torch.randn(1, 3, 9, 9)
+        >>> torch.allclose(fold_batchnorm(conv, bn)(x), bn(conv(x)), atol=1e-6)
+        True
+    """
+    if bn.training:
+        raise ValueError("Fold BatchNorm in eval mode: call model.eval() first, so that BN uses "
+                         "its running statistics.")
+    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+    bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    folded = copy.deepcopy(conv)
+    folded.weight = nn.Parameter(conv.weight.detach() * scale[:, None, None, None])
+    folded.bias = nn.Parameter(scale * (bias - bn.running_mean) + bn.bias.detach())
+    return folded
+
+
+class CanonicalMBConv(nn.Module):
+    """An EfficientNet-Lite block with BN folded, its own ReLU6 modules and an explicit sum."""
+
+    def __init__(self, block: nn.Module):
+        super().__init__()
+        if getattr(block, "has_se", False):
+            raise ValueError("Squeeze-and-excitation blocks (full EfficientNet) are not supported; "
+                             "EfficientNet-Lite has none.")
+        args = block._block_args
+        self.expand = args.expand_ratio != 1
+        if self.expand:
+            self._expand_conv = fold_batchnorm(block._expand_conv, block._bn0)
+            self._expand_act = nn.ReLU6()
+        self._depthwise_conv = fold_batchnorm(block._depthwise_conv, block._bn1)
+        self._depthwise_act = nn.ReLU6()
+        self._project_conv = fold_batchnorm(block._project_conv, block._bn2)
+        stride = args.stride if isinstance(args.stride, int) else args.stride[0]
+        self.residual = (block.id_skip and stride == 1
+                         and args.input_filters == args.output_filters)
+        if self.residual:
+            self._sum = Sum()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs
+        if self.expand:
+            x = self._expand_act(self._expand_conv(x))
+        x = self._depthwise_act(self._depthwise_conv(x))
+        x = self._project_conv(x)
+        if self.residual:
+            x = self._sum(torch.stack([x, inputs], dim=-1))
+        return x
+
+
+class CanonicalEfficientNetLite0(nn.Module):
+    """EfficientNet-Lite0 made of modules LRP understands (see the module docstring).
+
+    Build it with :func:`canonize_efficientnet`. Names follow the original where possible:
+    ``_conv_stem`` (BN folded), ``_stem_act``, ``_blocks``, ``_conv_head`` (BN folded),
+    ``_head_act`` (the 1280×7×7 CAM layer), ``_avg_pooling``, ``_fc``.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self._conv_stem = fold_batchnorm(model._conv_stem, model._bn0)
+        self._stem_act = nn.ReLU6()
+        self._blocks = nn.ModuleList(CanonicalMBConv(block) for block in model._blocks)
+        self._conv_head = fold_batchnorm(model._conv_head, model._bn1)
+        self._head_act = nn.ReLU6()
+        self._avg_pooling = nn.AdaptiveAvgPool2d(1)
+        self._fc = copy.deepcopy(model._fc)
+        self.xai_spec = getattr(model, "xai_spec", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._stem_act(self._conv_stem(x))
+        for block in self._blocks:
+            x = block(x)
+        x = self._head_act(self._conv_head(x))
+        return self._fc(self._avg_pooling(x).flatten(1))
+
+
+def canonize_efficientnet(model: nn.Module) -> CanonicalEfficientNetLite0:
+    """An LRP-ready copy of EfficientNet-Lite0, in eval mode, on the model's device.
+
+    The original model is not changed. Dropout and drop-connect are inactive in eval mode, so
+    they are left out.
+
+    Example:
+        >>> model = load_model()
+        >>> canonical = canonize_efficientnet(model)
+        >>> x = torch.randn(1, 3, 224, 224)
+        >>> torch.allclose(canonical(x), model(x), atol=1e-4)
+        True
+    """
+    if not isinstance(model, EfficientNetLite0) and not hasattr(model, "_blocks"):
+        raise TypeError(f"canonize_efficientnet expects EfficientNet-Lite0 from load_model(), "
+                        f"not {type(model).__name__}. For plain nn.Sequential CNNs use xh.lrp.")
+    was_training = model.training
+    model.eval()
+    try:
+        canonical = CanonicalEfficientNetLite0(model)
+    finally:
+        model.train(was_training)
+    return canonical.eval()
+
+
+def without_biases(model: nn.Module) -> nn.Module:
+    """A deep copy with every convolution and dense bias set to zero (a *different* model).
+
+    Used to show where LRP's missing relevance goes: with no biases, the ε-rule conserves it
+    exactly; with biases, each bias keeps its share.
+
+    Example:
+        >>> bias_free = without_biases(canonize_efficientnet(load_model()))
+    """
+    copied = copy.deepcopy(model)
+    with torch.no_grad():
+        for module in copied.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
+                module.bias.zero_()
+    return copied
+
+
+#: The composites compared in notebook 07, by name: input bounds are filled in by lrp_relevance.
+LRP_COMPOSITES = {
+    # zB for the pixels, γ for the convolutions, ε for the dense layer (as in xh.lrp)
+    "epsilon_gamma_box": lambda low, high: EpsilonGammaBox(low=low, high=high, gamma=0.25),
+    # flat for the pixels, z+ for convolutions, ε for dense: zennit's advice for ResNets
+    "epsilon_plus_flat": lambda low, high: EpsilonPlusFlat(),
+    # ε everywhere: relevance is conserved up to what biases absorb (noisy maps: the gradient's)
+    "epsilon": lambda low, high: LayerMapComposite(layer_map_base() + [(Linear, Epsilon(1e-9))]),
+}
+
+
+def lrp_relevance(canonical: nn.Module, x: torch.Tensor, target, *,
+                  composite: str = "epsilon_gamma_box", low: float = -1.0, high: float = 1.0,
+                  layers=()) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+    """LRP with a zennit composite; the explained logit is the starting relevance.
+
+    Args:
+        canonical: A model built from LRP-ready modules, e.g. ``canonize_efficientnet(model)``.
+        x: Preprocessed batch ``(N, 3, H, W)``.
+        target: One class id, or one per image.
+        composite: A key of :data:`LRP_COMPOSITES`.
+        low, high: Range of the preprocessed pixels, for the :math:`z^\\mathcal{B}` rule
+            (EfficientNet-Lite0: mean = std = 0.5, so [-1, 1]).
+        layers: Names of modules whose output relevance to record as well (e.g. ``"_head_act"``,
+            the input of global pooling, for Relevance-CAM; or every block for a conservation
+            table).
+
+    Returns:
+        ``(relevance of x (N, 3, H, W), {layer: relevance of its output}, logits (N,))``.
+        Relevance is in units of the logit: ``relevance.sum()`` close to the logit means it was
+        conserved.
+
+    Example:
+        >>> canonical = canonize_efficientnet(load_model())
+        >>> R, at, logit = lrp_relevance(canonical, x, 281, layers=["_head_act"])
+    """
+    if composite not in LRP_COMPOSITES:
+        raise ValueError(f"Unknown composite {composite!r}; choose one of {list(LRP_COMPOSITES)}.")
+    modules = dict(canonical.named_modules())
+    missing = [name for name in layers if name not in modules]
+    if missing:
+        raise ValueError(f"No module named {missing} in {type(canonical).__name__}; "
+                         f"see xh.list_conv_layers(canonical) or canonical.named_modules().")
+    recorded: dict[str, torch.Tensor] = {}
+
+    def recorder(name):
+        def hook(module, inputs, output):
+            output.register_hook(lambda grad: recorded.__setitem__(name, grad.detach()))
+        return hook
+
+    device = next(canonical.parameters()).device
+    x = x.to(device)
+    with torch.no_grad():
+        logits = canonical(x)
+    n = logits.shape[0]
+    target = torch.as_tensor(target, device=device).expand(n)
+    picked = logits[torch.arange(n, device=device), target]
+    start = torch.zeros_like(logits)
+    start[torch.arange(n, device=device), target] = picked
+
+    with Gradient(canonical, LRP_COMPOSITES[composite](low, high)) as attributor:
+        # registered after zennit's hooks, so they see the tensors zennit's rules act on
+        handles = [modules[name].register_forward_hook(recorder(name)) for name in layers]
+        try:
+            _, relevance = attributor(x, start)
+        finally:
+            for handle in handles:
+                handle.remove()
+    return relevance.detach(), recorded, picked

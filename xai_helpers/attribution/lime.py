@@ -1,0 +1,144 @@
+"""LIME: explain one prediction with a local linear model over superpixels.
+
+Ribeiro, Singh, Guestrin, "'Why Should I Trust You?': Explaining the Predictions of Any
+Classifier", KDD 2016. Switch random subsets of superpixels off (fill them with their mean
+colour), score each perturbed image, weight the samples by their closeness to the original
+(a kernel on the cosine distance of the on/off vectors), and fit a weighted ridge regression
+from on/off vectors to scores: its coefficients are the superpixels' importances.
+
+Taught in ``notebooks/05_lime.ipynb``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..core.config import device_of
+from ..core.images import ImageSource
+from ..core.inputs import check_batch
+from ..core.models import inference_copy
+from ..core.targets import class_ids
+
+__all__ = ["superpixels", "LimeSamples", "lime_samples", "weighted_ridge", "paint_superpixels",
+           "superpixel_means"]
+
+
+def superpixels(image: ImageSource | torch.Tensor, method: str = "quickshift", seed: int = 0,
+                **params) -> torch.Tensor:
+    """Segment a picture into superpixels with scikit-image; labels 0..S-1, shape (H, W).
+
+    Args:
+        image: The picture the model sees (see :func:`xai_helpers.to_rgb_array`).
+        method: ``"quickshift"`` (lime's default: kernel_size=4, max_dist=200, ratio=0.2) or
+            ``"slic"`` (n_segments=50, compactness=10).
+        seed: Random seed of quickshift.
+        params: Override the method's parameters.
+    """
+    from skimage.segmentation import quickshift, slic
+
+    from ..core.viz import to_rgb_array
+
+    picture = to_rgb_array(image).astype(np.float64)
+    if method == "quickshift":
+        settings = {"kernel_size": 4, "max_dist": 200, "ratio": 0.2, **params}
+        labels = quickshift(picture, rng=seed, **settings)
+    elif method == "slic":
+        settings = {"n_segments": 50, "compactness": 10, "start_label": 0, **params}
+        labels = slic(picture, **settings)
+    else:
+        raise ValueError(f"method must be 'quickshift' or 'slic', not {method!r}.")
+    return torch.from_numpy(np.unique(labels, return_inverse=True)[1].reshape(labels.shape))
+
+
+@dataclass
+class LimeSamples:
+    """The perturbation data LIME fits its linear model to.
+
+    Attributes:
+        segments: (H, W) superpixel label of every pixel.
+        masks: (num_samples, S) 1 = superpixel kept, 0 = filled; row 0 keeps everything.
+        probabilities: (num_samples,) target-class probability of each perturbed image.
+        weights: (num_samples,) kernel weight of each sample.
+    """
+
+    segments: torch.Tensor
+    masks: torch.Tensor
+    probabilities: torch.Tensor
+    weights: torch.Tensor
+
+
+def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments: torch.Tensor,
+                 num_samples: int = 1000, seed: int = 0, kernel_width: float = 0.25,
+                 batch_size: int = 8) -> LimeSamples:
+    """Draw LIME's perturbations and score them, batched on a fast copy of the model.
+
+    The on/off vectors are drawn as ``lime`` draws them (``numpy.random.RandomState(seed)``),
+    switched-off superpixels get their mean colour, and the kernel is lime's
+    :math:`\\sqrt{\\exp(-d^2 / w^2)}` of the cosine distance to the all-on vector.
+
+    Args:
+        x: One preprocessed image (1, 3, H, W).
+        target: Class id whose probability is explained.
+        segments: (H, W) labels 0..S-1 (from :func:`superpixels`).
+    """
+    x = check_batch(x, model).detach().to(device_of(model))
+    if x.shape[0] != 1:
+        raise ValueError(f"lime_samples explains one image (1, 3, H, W), got {tuple(x.shape)}.")
+    if tuple(segments.shape) != tuple(x.shape[-2:]):
+        raise ValueError(f"segments {tuple(segments.shape)} must label every pixel of the image "
+                         f"{tuple(x.shape[-2:])}; make them with xh.superpixels on the same "
+                         "picture.")
+    target = int(class_ids(model, x, target)[0])
+    segments = segments.to(x.device)
+    count = int(segments.max()) + 1
+    drawn = np.random.RandomState(seed).randint(0, 2, num_samples * count)
+    masks = torch.from_numpy(drawn.reshape(num_samples, count)).float()
+    masks[0] = 1.0
+    one_hot = torch.nn.functional.one_hot(segments, count).float()            # (H, W, S)
+    means = torch.einsum("chw,hws->cs", x[0], one_hot) / one_hot.sum((0, 1))   # mean colours
+    filled = means[:, segments]                                                # (3, H, W)
+    fast = inference_copy(model)
+    probabilities = []
+    with torch.inference_mode():                     # the copy is already in eval mode
+        for rows in masks.to(x.device).split(batch_size):
+            keep = rows[:, segments].unsqueeze(1).bool()                       # (b, 1, H, W)
+            batch = torch.where(keep, x, filled)
+            logits = fast(batch)
+            probabilities.append(logits.softmax(dim=1)[:, target].cpu())
+    cosine = masks.sum(1) / (masks.norm(dim=1) * count ** 0.5).clamp_min(1e-12)
+    weights = torch.sqrt(torch.exp(-((1 - cosine) ** 2) / kernel_width ** 2))
+    return LimeSamples(segments.cpu(), masks, torch.cat(probabilities), weights)
+
+
+def weighted_ridge(features: torch.Tensor, y: torch.Tensor, weights: torch.Tensor,
+                   alpha: float = 1.0) -> tuple[torch.Tensor, float]:
+    """Ridge regression with sample weights and an intercept (scikit-learn's ``Ridge``).
+
+    Minimises :math:`\\sum_n w_n (y_n - b - z_n^\\top\\beta)^2 + \\alpha \\lVert\\beta\\rVert^2`:
+    centre with weighted means, then solve
+    :math:`(Z_c^\\top W Z_c + \\alpha I)\\,\\beta = Z_c^\\top W y_c`.
+
+    Returns:
+        ``(coefficients (S,), intercept)``.
+    """
+    z, y, w = features.double(), y.double(), weights.double()
+    z_mean = (w @ z) / w.sum()
+    y_mean = (w @ y) / w.sum()
+    zc, yc = z - z_mean, y - y_mean
+    lhs = zc.T @ (w[:, None] * zc) + alpha * torch.eye(z.shape[1], dtype=z.dtype)
+    coefficients = torch.linalg.solve(lhs, zc.T @ (w * yc))
+    return coefficients.float(), float(y_mean - z_mean @ coefficients)
+
+
+def paint_superpixels(values: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+    """An (H, W) map where every pixel carries its superpixel's value."""
+    return values[segments]
+
+
+def superpixel_means(heatmap: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+    """The mean of an (H, W) map over each superpixel, shape (S,)."""
+    count = int(segments.max()) + 1
+    sums = torch.zeros(count).index_add_(0, segments.flatten(), heatmap.flatten().float().cpu())
+    return sums / torch.bincount(segments.flatten(), minlength=count).float()
