@@ -30,7 +30,10 @@ from zennit.layer import Sum
 from zennit.rules import Epsilon
 from zennit.types import Linear
 
+from ..core.inputs import check_batch
 from ..core.models import EfficientNetLite0
+from ..core.modes import eval_mode
+from ..core.targets import Target, class_ids
 
 __all__ = ["fold_batchnorm", "CanonicalMBConv", "CanonicalEfficientNetLite0",
            "canonize_efficientnet", "without_biases", "LRP_COMPOSITES", "lrp_relevance"]
@@ -173,7 +176,7 @@ LRP_COMPOSITES = {
 }
 
 
-def lrp_relevance(canonical: nn.Module, x: torch.Tensor, target, *,
+def lrp_relevance(canonical: nn.Module, x: torch.Tensor, target: Target, *,
                   composite: str = "epsilon_gamma_box", low: float = -1.0, high: float = 1.0,
                   layers=()) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
     """LRP with a zennit composite; the explained logit is the starting relevance.
@@ -213,16 +216,17 @@ def lrp_relevance(canonical: nn.Module, x: torch.Tensor, target, *,
         return hook
 
     device = next(canonical.parameters()).device
-    x = x.to(device)
-    with torch.no_grad():
+    x = check_batch(x, canonical).to(device)
+    with eval_mode(canonical), torch.no_grad():
         logits = canonical(x)
     n = logits.shape[0]
-    target = torch.as_tensor(target, device=device).expand(n)
+    target = class_ids(canonical, x, target).to(device)
     picked = logits[torch.arange(n, device=device), target]
     start = torch.zeros_like(logits)
     start[torch.arange(n, device=device), target] = picked
 
-    with Gradient(canonical, LRP_COMPOSITES[composite](low, high)) as attributor:
+    with eval_mode(canonical), Gradient(canonical,
+                                        LRP_COMPOSITES[composite](low, high)) as attributor:
         # registered after zennit's hooks, so they see the tensors zennit's rules act on
         handles = [modules[name].register_forward_hook(recorder(name)) for name in layers]
         try:

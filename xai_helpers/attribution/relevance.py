@@ -32,6 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.inputs import check_batch
+from ..core.modes import eval_mode
+from ..core.targets import Target, class_ids
+
 __all__ = ["stabilise", "epsilon_rule", "gamma_rule", "zbox_rule", "lrp"]
 
 
@@ -104,7 +108,8 @@ def zbox_rule(layer: nn.Module, x: torch.Tensor, relevance: torch.Tensor, low: f
             - highs * _transpose(layer, highs, w_minus, s))
 
 
-def lrp(model: nn.Sequential, x: torch.Tensor, target, low: float = 0.0, high: float = 1.0,
+def lrp(model: nn.Sequential, x: torch.Tensor, target: Target, low: float = 0.0,
+        high: float = 1.0,
         gamma: float = 0.25, epsilon: float = 1e-6) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """LRP with the ε / γ / :math:`z^\\mathcal{B}` composite: :math:`z^\\mathcal{B}` for the
     first layer, γ for convolutions, ε for dense layers.
@@ -112,7 +117,7 @@ def lrp(model: nn.Sequential, x: torch.Tensor, target, low: float = 0.0, high: f
     Args:
         model: An ``nn.Sequential`` (eval mode).
         x: Input batch, values in [low, high].
-        target: One class id, or one per image.
+        target: One class id, or one per image (``None``: each image's top class).
         low, high: Bounds of the input values, for the :math:`z^\\mathcal{B}`-rule.
 
     Returns:
@@ -120,13 +125,14 @@ def lrp(model: nn.Sequential, x: torch.Tensor, target, low: float = 0.0, high: f
         of layer ``i`` (``relevances[-1]``: the output, the target's logit on its unit), so the
         conservation :math:`\\sum R` can be checked layer by layer.
     """
+    x = check_batch(x, model)
+    target = class_ids(model, x, target).to(x.device)
     layers = list(model)
     activations = [x.detach()]
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():                # dropout off, BatchNorm untouched
         for layer in layers:
             activations.append(layer(activations[-1]))
     logits = activations[-1]
-    target = torch.as_tensor(target, device=logits.device).expand(logits.shape[0])
     relevance = torch.zeros_like(logits)
     relevance[torch.arange(len(target)), target] = logits[torch.arange(len(target)), target]
     relevances = [relevance]

@@ -35,7 +35,8 @@ def check_batch(x, model: nn.Module | None = None, *, name: str = "x") -> torch.
 
     A single image (C, H, W) becomes a batch of one. Checked: that it is a tensor (not a
     photo or an array: preprocess those first), its rank, a floating-point dtype, finite
-    values, and — given the model — the channel count its first convolution expects. Values
+    values, and — given the model — the channel count its first convolution expects (a float
+    batch of another precision, such as float64 from NumPy, is converted to the model's). Values
     far outside a normalised range (like 0–255) give a warning.
 
     Args:
@@ -73,6 +74,9 @@ def check_batch(x, model: nn.Module | None = None, *, name: str = "x") -> torch.
                 if x.shape[-1] == expected else "")
         raise ValueError(f"{name} has {x.shape[1]} channels, but the model's first convolution "
                          f"takes {expected} (shape {tuple(x.shape)}).{hint}")
+    dtype = next((p.dtype for p in model.parameters()), None) if model is not None else None
+    if dtype is not None and dtype.is_floating_point and x.dtype != dtype:
+        x = x.to(dtype)                      # e.g. float64 from NumPy for a float32 model
     if x.device.type != "meta":
         finite = torch.isfinite(x)
         if not bool(finite.all()):

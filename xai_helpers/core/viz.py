@@ -8,7 +8,7 @@ Taught in ``notebooks/00_setup_and_tour.ipynb``.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Union
 
 import matplotlib
 import numpy as np
@@ -20,13 +20,19 @@ from PIL import Image, ImageDraw
 from .fonts import pil_font, resolve_lang, use_cjk_font
 from .labels import imagenet_label
 
-__all__ = ["to_rgb_array", "overlay_heatmap", "label_image", "label_band", "draw_label_band",
-           "show_image", "show_heatmap", "compare_maps"]
+__all__ = ["Picture", "Map", "to_rgb_array", "overlay_heatmap", "label_image", "label_band",
+           "draw_label_band", "show_image", "show_heatmap", "compare_maps"]
 
 _LABEL_PREFIX = {"en": ("Pred Class", "Show Class"), "zh": ("预测类别", "显示类别")}
 
+#: A picture to draw on: a ``PIL.Image``, a NumPy (H, W, 3) array (uint8, or float in [0, 1]),
+#: or a torch (3, H, W) float tensor in [0, 1].
+Picture = Union[Image.Image, np.ndarray, torch.Tensor]
+#: A map to draw: an (H, W) tensor or array.
+Map = Union[torch.Tensor, np.ndarray]
 
-def to_rgb_array(image) -> np.ndarray:
+
+def to_rgb_array(image: Picture) -> np.ndarray:
     """Any picture as a float32 (H, W, 3) NumPy array in [0, 1].
 
     Args:
@@ -78,7 +84,7 @@ def _resize_map(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
-def overlay_heatmap(image, cam, alpha: float = 0.5, cmap: str = "jet",
+def overlay_heatmap(image: Picture, cam: Map, alpha: float = 0.5, cmap: str = "jet",
                     vmin: float | None = 0.0, vmax: float | None = 1.0) -> np.ndarray:
     """Blend a colour-mapped heatmap over a picture: ``(1 - alpha) * image + alpha * colour``.
 
@@ -109,7 +115,7 @@ def overlay_heatmap(image, cam, alpha: float = 0.5, cmap: str = "jet",
     return (1.0 - alpha) * picture + alpha * colour
 
 
-def label_image(image, pred_class: int, show_class: int | None = None,
+def label_image(image: Picture, pred_class: int, show_class: int | None = None,
                 probability: float | None = None, lang: str = "en") -> Image.Image:
     """Write "Pred Class / Show Class" names on a picture, in English or Chinese.
 
@@ -202,7 +208,7 @@ def _axes(ax, figsize=(4, 4)):
     return ax.figure, ax
 
 
-def show_image(image, ax=None, title: str | None = None):
+def show_image(image: Picture, ax=None, title: str | None = None):
     """Show a picture without axes ticks. Returns ``(fig, ax)``."""
     use_cjk_font()
     fig, ax = _axes(ax)
@@ -213,7 +219,7 @@ def show_image(image, ax=None, title: str | None = None):
     return fig, ax
 
 
-def show_heatmap(image, cam, ax=None, title: str | None = None, alpha: float = 0.5,
+def show_heatmap(image: Picture, cam: Map, ax=None, title: str | None = None, alpha: float = 0.5,
                  cmap: str = "jet", vmin: float | None = 0.0, vmax: float | None = 1.0,
                  colorbar: bool = False):
     """Show a heatmap over a picture (see :func:`overlay_heatmap`). Returns ``(fig, ax)``."""
@@ -231,7 +237,7 @@ def show_heatmap(image, cam, ax=None, title: str | None = None, alpha: float = 0
     return fig, ax
 
 
-def compare_maps(image, maps: Mapping[str, object], normalise: str = "shared",
+def compare_maps(image: Picture, maps: Mapping[str, Map], normalise: str = "shared",
                  alpha: float = 0.5, cmap: str = "jet", ncols: int = 4, size: float = 3.0):
     """Show the picture and several heatmaps side by side.
 

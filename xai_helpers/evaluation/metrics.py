@@ -20,6 +20,7 @@ from ..core.config import device_of
 from ..core.inputs import check_batch
 from ..core.models import inference_copy
 from ..core.modes import eval_mode
+from ..core.targets import Target, class_ids
 
 __all__ = ["Curve", "deletion_curve", "insertion_curve", "pointing_game", "energy_in_mask",
            "average_drop_increase", "sparseness", "rank_correlation"]
@@ -38,10 +39,11 @@ class Curve:
         return float(torch.trapezoid(self.probabilities, self.fractions))
 
 
-def _curve(model, x, target: int, saliency, steps, baseline, batch_size, insert: bool) -> Curve:
+def _curve(model, x, target, saliency, steps, baseline, batch_size, insert: bool) -> Curve:
     x = check_batch(x, model)
     if x.shape[0] != 1:
         raise ValueError(f"Expected one image of shape (1, 3, H, W), got {tuple(x.shape)}.")
+    target = int(class_ids(model, x, target)[0])
     saliency = torch.as_tensor(saliency, dtype=torch.float32, device=x.device)
     if saliency.shape != x.shape[-2:]:
         raise ValueError(f"The saliency map must be {tuple(x.shape[-2:])}, "
@@ -66,7 +68,7 @@ def _curve(model, x, target: int, saliency, steps, baseline, batch_size, insert:
     return Curve(fractions, torch.cat(probabilities).cpu())
 
 
-def deletion_curve(model: torch.nn.Module, x: torch.Tensor, target: int, saliency,
+def deletion_curve(model: torch.nn.Module, x: torch.Tensor, target: int | None, saliency,
                    steps: int = 20, baseline: torch.Tensor | float = 0.0,
                    batch_size: int = 8) -> Curve:
     """Remove the most salient pixels first; ``Curve.auc`` low = faithful.
@@ -82,7 +84,7 @@ def deletion_curve(model: torch.nn.Module, x: torch.Tensor, target: int, salienc
     return _curve(model, x, target, saliency, steps, baseline, batch_size, insert=False)
 
 
-def insertion_curve(model: torch.nn.Module, x: torch.Tensor, target: int, saliency,
+def insertion_curve(model: torch.nn.Module, x: torch.Tensor, target: int | None, saliency,
                     steps: int = 20, baseline: torch.Tensor | float = 0.0,
                     batch_size: int = 8) -> Curve:
     """Insert the most salient pixels first into the baseline; ``Curve.auc`` high = faithful."""
@@ -145,7 +147,8 @@ def energy_in_mask(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 # -- faithfulness: does the model agree with the map? --------------------------------------
 
 def average_drop_increase(model: torch.nn.Module, x: torch.Tensor, maps: torch.Tensor,
-                          target, score: str = "probability") -> tuple[torch.Tensor, torch.Tensor]:
+                          target: Target, score: str = "probability"
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
     """Average drop and increase in confidence (Chattopadhay et al., Grad-CAM++, WACV 2018).
 
     The image is multiplied by its map (kept where the map is 1, faded where it is 0) and the
@@ -168,7 +171,7 @@ def average_drop_increase(model: torch.nn.Module, x: torch.Tensor, maps: torch.T
     device = device_of(model)
     x = check_batch(x, model).detach().to(device)
     maps = torch.as_tensor(maps, device=device).float()
-    target = torch.as_tensor(target, device=device).expand(x.shape[0])
+    target = class_ids(model, x, target).to(device)
     rows = torch.arange(x.shape[0], device=device)
     def scores(images):
         logits = model(images)

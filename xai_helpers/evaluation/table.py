@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core.targets import class_ids
 from ..registry import METHODS, explain
 from .metrics import (
     average_drop_increase,
@@ -66,7 +67,7 @@ def evaluate_methods(model: nn.Module, images: torch.Tensor, masks: torch.Tensor
         ``"randomised"``).
     """
     settings = settings or {}
-    targets = torch.as_tensor(targets)
+    targets = class_ids(model, images, targets)
     results = {}
     for name in methods:
         if progress is not None:
@@ -102,7 +103,7 @@ def sanity_scores(model: nn.Module, images: torch.Tensor, targets,
     re-initialising each layer from the top down (rows: layers, columns: methods)."""
     settings = settings or {}
     methods = list(methods)
-    targets = torch.as_tensor(targets)
+    targets = class_ids(model, images, targets)
     originals = {name: explain(name, model, images, targets, **settings) for name in methods}
     rows = {}
     for layer, randomised in cascading_randomisation(model, layers):

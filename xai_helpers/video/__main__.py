@@ -17,6 +17,7 @@ from typing import Sequence
 from ..core.models import load_model
 from ..core.targets import check_class_id
 from .explain import FRAME_METHODS, explain_video
+from .files import check_output_path
 
 
 def _class_argument(value: str) -> int | None:
@@ -52,14 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default="efficientnet_lite0")
     args = parser.parse_args(argv)
     try:
-        if args.output.exists() and not args.overwrite:
-            raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it.")
+        check_output_path(args.output, args.overwrite)              # before loading anything
         model = load_model(args.model)
         result = explain_video(args.input, args.output, model, method=args.method,
                                target=args.target, lang=args.lang, smoothing=args.smooth,
                                alpha=args.alpha, batch_size=args.batch_size,
                                max_frames=args.max_frames, overwrite=args.overwrite)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
+    except (OSError, ValueError) as error:          # missing, existing, folder, permission …
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

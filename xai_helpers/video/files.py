@@ -26,7 +26,7 @@ import numpy as np
 from ..core.config import DATA_DIR
 
 __all__ = ["SAMPLE_VIDEO", "VideoError", "VideoInfo", "video_info", "read_frames",
-           "VideoWriter"]
+           "check_output_path", "VideoWriter"]
 
 #: The bundled clip: a sulphur-crested cockatoo (ImageNet class 89), 14 s, 1280×720, 20 fps.
 SAMPLE_VIDEO: Path = DATA_DIR / "cockatoo.mp4"
@@ -107,6 +107,46 @@ def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None
         index += 1
 
 
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Check, before any work, that a video can be written to ``path``.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder (never replaced, even with ``overwrite``).
+        ValueError: ``path`` does not end in ``.mp4``.
+        FileExistsError: The file exists and ``overwrite`` is False.
+        FileNotFoundError: Its folder does not exist.
+        PermissionError: Its folder is not writable.
+
+    Example:
+        >>> check_output_path("out.mp4").name
+        'out.mp4'
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a file name inside it, e.g. "
+                                f"{path / 'explained.mp4'} (a folder is never replaced).")
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"{path} should end in .mp4: the video is written as H.264 in an MP4 "
+                         "container.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists. Pass overwrite=True (command line: "
+                              "--overwrite) to replace it, or choose another name.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"The folder {folder} does not exist; create it first "
+                                f"(mkdir -p {folder}).")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"Cannot write in the folder {folder}: choose a folder of yours.")
+    return path
+
+
 class VideoWriter:
     """Stream RGB frames into an H.264 mp4 that appears only once it is complete.
 
@@ -134,12 +174,7 @@ class VideoWriter:
         self.overwrite, self.preset, self.crf = overwrite, preset, crf
         self.frames_written = 0
         self._container = self._stream = self._temp = None
-        if self.path.exists() and not overwrite:
-            raise FileExistsError(f"{self.path} already exists. Pass overwrite=True (command line: "
-                                  "--overwrite) to replace it, or choose another name.")
-        if not self.path.parent.is_dir():
-            raise FileNotFoundError(f"The folder {self.path.parent} does not exist; create it "
-                                    "first.")
+        check_output_path(self.path, overwrite)
 
     def __enter__(self) -> "VideoWriter":
         handle, temp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial.mp4",
@@ -181,7 +216,8 @@ class VideoWriter:
                 self._container.mux(self._stream.encode())         # flush the encoder
             self._container.close()
             if exc_type is None:
-                os.replace(self._temp, self.path)                  # atomic on one file system
+                os.chmod(self._temp, 0o666 & ~_umask())            # the user's usual mode,
+                os.replace(self._temp, self.path)                  # not mkstemp's 0600; atomic
         finally:
             if self._temp.exists():
                 self._temp.unlink()                                # interrupted: leave nothing
