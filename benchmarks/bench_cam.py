@@ -57,7 +57,7 @@ def main() -> None:
         agreement = float((ours_score.cpu() - torch.from_numpy(theirs)).abs().max())
         report(f"Score-CAM, {name}, 1280 channels",
                [("pytorch-grad-cam ScoreCAM (batch 16)", their_seconds),
-                ("ours: xh.ScoreCAM (batch 8)", ours_seconds)],
+                (f"ours: xh.ScoreCAM (batch {xh.best_batch_size(model)})", ours_seconds)],
                reference="pytorch-grad-cam ScoreCAM (batch 16)")
         print(f"  speed-up {their_seconds / ours_seconds:.2f}x; "
               f"max |ours - theirs| = {agreement:.1e}")

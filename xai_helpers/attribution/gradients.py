@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..core.batching import best_batch_size
 from ..core.config import device_of
 from ..core.inputs import check_batch
 from ..core.modes import eval_mode
@@ -128,7 +129,8 @@ def _quadrature(n_steps: int, method: str) -> tuple[list[float], list[float]]:
 
 def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
                          baseline: torch.Tensor | float = 0.0, n_steps: int = 50,
-                         method: str = "gausslegendre", batch_size: int = 4) -> torch.Tensor:
+                         method: str = "gausslegendre", batch_size: int | None = None
+                         ) -> torch.Tensor:
     """Integrated Gradients along the straight path from ``baseline`` to ``x``.
 
     Args:
@@ -139,7 +141,8 @@ def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: Target
             ``preprocessing(black_image)``.
         n_steps: Points on the path (captum's default: 50).
         method: Quadrature rule; ``"gausslegendre"`` is captum's default.
-        batch_size: Path points per forward/backward pass (4 was fastest on a 2-core CPU).
+        batch_size: Path points per forward/backward pass (``None``: as many as fill the batch
+            size measured for this model and machine, :func:`~xai_helpers.best_batch_size`).
 
     Returns:
         (N, 3, H, W). Multiplying the averaged gradient by :math:`(x - x')` is what makes the
@@ -150,6 +153,8 @@ def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: Target
     alphas, weights = _quadrature(n_steps, method)
     target = _resolve_target(model, x, target)
     total = torch.zeros_like(x)
+    if batch_size is None:
+        batch_size = max(1, best_batch_size(model, tuple(x.shape[1:])) // len(x))
     for start in range(0, n_steps, batch_size):
         chunk = alphas[start:start + batch_size]
         path = torch.cat([baseline + a * (x - baseline) for a in chunk])  # (len(chunk)*N, ...)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..core.batching import best_batch_size
 from ..core.config import device_of
 from ..core.images import ImageSource
 from ..core.inputs import check_batch
@@ -71,7 +72,7 @@ class LimeSamples:
 
 def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments: torch.Tensor,
                  num_samples: int = 1000, seed: int = 0, kernel_width: float = 0.25,
-                 batch_size: int = 8) -> LimeSamples:
+                 batch_size: int | None = None) -> LimeSamples:
     """Draw LIME's perturbations and score them, batched on a fast copy of the model.
 
     The on/off vectors are drawn as ``lime`` draws them (``numpy.random.RandomState(seed)``),
@@ -82,6 +83,8 @@ def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments:
         x: One preprocessed image (1, 3, H, W).
         target: Class id whose probability is explained.
         segments: (H, W) labels 0..S-1 (from :func:`superpixels`).
+        batch_size: Perturbed images per forward pass (``None``: measured for this machine,
+            :func:`~xai_helpers.best_batch_size`).
     """
     x = check_batch(x, model).detach().to(device_of(model))
     if x.shape[0] != 1:
@@ -102,7 +105,8 @@ def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments:
     fast = inference_copy(model)
     probabilities = []
     with torch.inference_mode():                     # the copy is already in eval mode
-        for rows in masks.to(x.device).split(batch_size):
+        batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]))
+    for rows in masks.to(x.device).split(batch_size):
             keep = rows[:, segments].unsqueeze(1).bool()                       # (b, 1, H, W)
             batch = torch.where(keep, x, filled)
             logits = fast(batch)

@@ -22,6 +22,7 @@ import math
 
 import torch
 
+from ..core.batching import best_batch_size
 from ..core.config import device_of
 from ..core.inputs import check_batch
 from ..core.models import inference_copy
@@ -47,7 +48,8 @@ def window_positions(size: int, window: int, stride: int) -> list[int]:
 
 def occlusion(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
               window: tuple[int, int] = (15, 15), stride: tuple[int, int] = (8, 8),
-              baseline: torch.Tensor | float = 0.0, batch_size: int = 8) -> torch.Tensor:
+              baseline: torch.Tensor | float = 0.0, batch_size: int | None = None
+              ) -> torch.Tensor:
     """Occlusion attribution (captum's ``Occlusion`` with a window over all channels).
 
     Args:
@@ -58,7 +60,8 @@ def occlusion(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
         stride: (vertical, horizontal) step between patches.
         baseline: What replaces the patch, in the space of ``x``: a number or a (3, H, W)
             tensor. 0 is grey for EfficientNet (normalised space), not black.
-        batch_size: Occluded images per forward pass.
+        batch_size: Occluded images per forward pass (``None``: measured for this machine,
+            :func:`~xai_helpers.best_batch_size`).
 
     Returns:
         (N, 3, H, W): the same value in the three channels of a pixel.
@@ -73,6 +76,7 @@ def occlusion(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
              for c in window_positions(width, window[1], stride[1])]
     baseline = torch.as_tensor(baseline, dtype=x.dtype, device=device).expand(x.shape[1:])
     fast_model = inference_copy(model)
+    batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]))
 
     def scores_of(batch: torch.Tensor, targets: Target) -> torch.Tensor:
         logits = fast_model(batch)

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.batching import best_batch_size
 from ..core.layers import LayerRef, get_layer
 from ..core.models import inference_copy, model_spec
 from .base import BaseCAM
@@ -62,18 +63,21 @@ class ScoreCAM(BaseCAM):
     Networks", CVPR Workshops 2020.
 
     Speed: the forward passes run under ``torch.inference_mode`` on a ``channels_last`` copy
-    of the model (:func:`~xai_helpers.models.inference_copy`; your model is untouched),
-    in small batches (on a 2-core CPU, 8 images per batch beat 16 or 64), and channels with
-    the same normalised map (all the flat ones, for a start) share one forward pass.
+    of the model (:func:`~xai_helpers.core.models.inference_copy`; your model is untouched),
+    in batches of the size measured fastest on this machine
+    (:func:`~xai_helpers.core.batching.best_batch_size`), and channels with the same
+    normalised map (all the flat ones, for a start) share one forward pass.
 
     Args:
-        batch_size: Masked inputs per forward pass.
+        batch_size: Masked inputs per forward pass (``None``: measured for this machine,
+            :func:`~xai_helpers.best_batch_size`).
     """
 
     display_name = "Score-CAM"
     uses_gradients = False
 
-    def __init__(self, model: nn.Module, layer: LayerRef | None = None, batch_size: int = 8):
+    def __init__(self, model: nn.Module, layer: LayerRef | None = None,
+                 batch_size: int | None = None):
         super().__init__(model, layer)
         self.batch_size = batch_size
 
@@ -81,6 +85,7 @@ class ScoreCAM(BaseCAM):
         n, k = A.shape[:2]
         scores = torch.empty(n, k, device=A.device)
         fast_model = inference_copy(self.model)
+        batch_size = self.batch_size or best_batch_size(self.model, tuple(x.shape[1:]))
 
         def score(batch: torch.Tensor, i: int) -> torch.Tensor:
             logits = fast_model(batch)
@@ -98,8 +103,8 @@ class ScoreCAM(BaseCAM):
                 first = torch.full((int(group.max()) + 1,), k, device=A.device)
                 first = first.scatter_reduce(0, group, torch.arange(k, device=A.device), "amin")
                 distinct = torch.empty(len(first), device=A.device)
-                for start, chunk in zip(range(0, len(first), self.batch_size),
-                                        first.split(self.batch_size)):
+                for start, chunk in zip(range(0, len(first), batch_size),
+                                        first.split(batch_size)):
                     masks = F.interpolate(A[i:i + 1, chunk], size=x.shape[-2:], mode="bilinear",
                                           align_corners=True)[0]            # (b, H, W)
                     masks = masks - masks.flatten(1).min(1).values[:, None, None]

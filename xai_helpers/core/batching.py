@@ -1,0 +1,102 @@
+"""How many images to put through the model at once: measured on this machine, not assumed.
+
+Perturbation methods (occlusion, LIME, Score-CAM) run hundreds of forward passes; Integrated
+Gradients and the video pipeline run many too. Batching them usually pays — but not always: on
+one 2-core CPU EfficientNet-Lite0 costs 34 ms per image at batch 1 and 42 ms per image at batch
+8, on another batch 8 is the fastest. So the batch size is *measured*, once per model, device
+and image size, on first use: the per-image time of a forward pass at batch 1, 2, 4, 8, 16
+(stopping early once larger batches stop paying), in well under a second. The result is kept
+in memory; :func:`set_batch_size` pins your own choice, and every method also takes a
+``batch_size=`` argument.
+
+Taught in ``notebooks/04_captum_occlusion_and_gradients.ipynb``.
+"""
+from __future__ import annotations
+
+import time
+import weakref
+
+import torch
+from torch import nn
+
+from .config import device_of
+from .models import inference_copy
+
+__all__ = ["CANDIDATES", "best_batch_size", "batch_timings", "set_batch_size"]
+
+#: The batch sizes tried, smallest first.
+CANDIDATES = (1, 2, 4, 8, 16)
+
+_MEASURED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # model -> {key: (size, ..)}
+_PINNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()     # model -> size
+
+
+def _key(model: nn.Module, shape: tuple[int, ...]) -> tuple:
+    return (str(device_of(model)), tuple(shape))
+
+
+def batch_timings(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224),
+                  candidates=CANDIDATES, repeats: int = 2, patience: float = 1.15
+                  ) -> dict[int, float]:
+    """Seconds per image of a forward pass (``channels_last``, inference mode — as the batched
+    methods run it) at each batch size, trying sizes in increasing order and stopping once one
+    is ``patience`` times slower per image than the best so far.
+
+    Example:
+        >>> timings = batch_timings(model)          # doctest: +SKIP
+        >>> {size: f"{seconds * 1000:.0f} ms" for size, seconds in timings.items()}
+        {1: '35 ms', 2: '34 ms', 4: '37 ms', 8: '41 ms'}
+    """
+    fast = inference_copy(model)
+    device = device_of(model)
+    timings: dict[int, float] = {}
+    with torch.inference_mode():
+        fast(torch.zeros(1, *shape, device=device))                 # warm-up: allocations
+        for size in candidates:
+            batch = torch.zeros(size, *shape, device=device)
+            best = float("inf")
+            for _ in range(repeats):
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                start = time.perf_counter()
+                fast(batch)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                best = min(best, time.perf_counter() - start)
+            timings[size] = best / size
+            if timings[size] > patience * min(timings.values()):
+                break
+    return timings
+
+
+def best_batch_size(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224)) -> int:
+    """The batch size with the lowest time per image for ``model`` on its device (measured once,
+    then remembered; a size pinned with :func:`set_batch_size` wins).
+
+    Example:
+        >>> best_batch_size(model)                   # doctest: +SKIP
+        2
+    """
+    if model in _PINNED:
+        return _PINNED[model]
+    measured = _MEASURED.setdefault(model, {})
+    key = _key(model, shape)
+    if key not in measured:
+        timings = batch_timings(model, shape)
+        measured[key] = min(timings, key=timings.get)
+    return measured[key]
+
+
+def set_batch_size(model: nn.Module, size: int | None) -> None:
+    """Pin the batch size the workbook's methods use for ``model`` (``None``: measure again).
+
+    Example:
+        >>> set_batch_size(model, 8)                 # doctest: +SKIP
+    """
+    if size is None:
+        _PINNED.pop(model, None)
+        _MEASURED.pop(model, None)
+        return
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"A batch size is a positive integer, not {size!r}.")
+    _PINNED[model] = size
