@@ -19,6 +19,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
 import xai_helpers as xh
+from xai_helpers.video.explain import FrameExplainer, explain_video, render_frame
+from xai_helpers.video.files import VideoWriter, read_frames
 
 #: dog.jpg explained as German shepherd, chelsea.png as tiger cat: a batch of two with
 #: different targets, so a method that mixes up images or targets is caught.
@@ -546,3 +548,276 @@ def band_changed(before: bytes, after: bytes) -> bool:
             (before, after)]
     top = int(0.15 * rows[0].shape[0])
     return bool(np.abs(rows[0][:top] - rows[1][:top]).max() > 0)
+
+
+# -- the methods added for the course material ----------------------------------------------------
+
+def assert_ablation_agrees_with_pgc(ablation_class, model=None, x=None, layer="_head_act",
+                                    targets=TARGETS) -> float:
+    """Ablation-CAM against pytorch-grad-cam's at a layer after a ReLU (where both set an
+    ablated channel to 0). Returns the largest difference."""
+    model = model if model is not None else _model()
+    x = x if x is not None else _batch()
+    ours = ablation_class(model, layer)(x, list(targets))
+    with pgc.AblationCAM(model=model, target_layers=[xh.get_layer(model, layer)]) as ref:
+        ref.batch_size = 32
+        theirs = torch.from_numpy(ref(input_tensor=x,
+                                      targets=[ClassifierOutputTarget(t) for t in targets]))
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-4, f"Ablation-CAM at {layer}: {difference:.2e}"
+    return difference
+
+
+def bias_cnn() -> torch.nn.Sequential:
+    """Convolutions with biases, BatchNorm with trained-looking statistics and in-place ReLUs:
+    everything FullGrad reads."""
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 6, 3, padding=1), torch.nn.BatchNorm2d(6), torch.nn.ReLU(inplace=True),
+        torch.nn.Conv2d(6, 8, 3, stride=2, padding=1), torch.nn.BatchNorm2d(8),
+        torch.nn.ReLU(inplace=True), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+        torch.nn.Linear(8, 4))
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.3, 0.3)
+    return net.eval()
+
+
+def assert_fullgrad_agrees_with_pgc(fullgrad_class, model=None, x=None, targets=TARGETS) -> float:
+    model = model if model is not None else _model()
+    x = x if x is not None else _batch()
+    ours = fullgrad_class(model)(x, list(targets))
+    with pgc.FullGrad(model=model, target_layers=[]) as ref:
+        theirs = torch.from_numpy(ref(input_tensor=x,
+                                      targets=[ClassifierOutputTarget(t) for t in targets]))
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-5, f"FullGrad: {difference:.2e}"
+    return difference
+
+
+TORCHCAM_VARIANTS = {"SS-CAM": ("SSCAM", {"n_samples": 2}, {"num_samples": 2}),
+                     "IS-CAM": ("ISCAM", {"n_samples": 3}, {"num_samples": 3})}
+
+
+def assert_score_variant_agrees_with_torchcam(method_class, name: str,
+                                              layer: str = "_blocks.0") -> float:
+    """SS-CAM / IS-CAM against torchcam's with the same seed, at the layer's resolution."""
+    from torchcam import methods as torchcam_methods
+
+    model, x = _model(), _batch()
+    reference, ours_kwargs, their_kwargs = TORCHCAM_VARIANTS[name]
+    torch.manual_seed(0)
+    ours = method_class(model, layer, **ours_kwargs)(x, list(TARGETS), size=None)
+    torch.manual_seed(0)
+    with getattr(torchcam_methods, reference)(model, layer, **their_kwargs) as extractor:
+        model(x)
+        theirs = extractor(list(TARGETS))[0]
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-5, f"{name} at {layer}: {difference:.2e}"
+    return difference
+
+
+def assert_smoothgrad_cam_pp_agrees_with_torchcam(method_class, layer: str) -> float:
+    """SmoothGrad-CAM++ in torchcam's variant against torchcam 0.5.0, same seed."""
+    from torchcam.methods import SmoothGradCAMpp
+
+    model, x = _model(), _batch()
+    torch.manual_seed(0)
+    ours = method_class(model, layer, n_samples=3, variant="torchcam")(x, list(TARGETS),
+                                                                      size=None)
+    torch.manual_seed(0)
+    with SmoothGradCAMpp(model, layer, num_samples=3) as extractor:
+        model(x)
+        theirs = extractor(list(TARGETS))[0]
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-5, f"SmoothGrad-CAM++ (torchcam variant) at {layer}: {difference:.2e}"
+    return difference
+
+
+def integrated_grad_cam_oracle(model, x, targets, layer, n_steps, baseline) -> torch.Tensor:
+    """Integrated Grad-CAM written out with the already-tested Grad-CAM: the raw Grad-CAM map
+    of every path point (its own activations and gradients), ReLU'd, summed, upsampled and
+    normalised."""
+    total = 0
+    for i in range(n_steps):
+        point = baseline + (i / n_steps) * (x - baseline)
+        total = total + torch.relu(xh.GradCAM(model, layer)(point, targets, size=None,
+                                                            relu=False, normalise=False))
+    up = torch.nn.functional.interpolate(total[:, None], size=x.shape[-2:], mode="bilinear",
+                                         align_corners=False)[:, 0]
+    return xh.normalise_maps(up)
+
+
+def assert_integrated_grad_cam_agrees(method_class, layer: str = "_head_act",
+                                      n_steps: int = 6) -> float:
+    model, x = _model(), _batch()
+    baseline = torch.full_like(x, -1.0)                      # black for EfficientNet
+    ours = method_class(model, layer, n_steps=n_steps, batch_size=4)(x, list(TARGETS))
+    expected = integrated_grad_cam_oracle(model, x, list(TARGETS), layer, n_steps, baseline)
+    difference = float((ours - expected).abs().max())
+    assert difference < 1e-5, f"Integrated Grad-CAM at {layer}: {difference:.2e}"
+    return difference
+
+
+def tiny_float64_model() -> torch.nn.Sequential:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                               torch.nn.Flatten(), torch.nn.Linear(4 * 8 * 8, 3)).double().eval()
+
+
+def _pair_saliency():
+    """PAIR's ``saliency`` core, with numpy 2's quantile keyword (``method``) accepted under
+    its old name (``interpolation``), which saliency 0.2.1 still passes."""
+    import saliency.core.guided_ig as pair_guided
+
+    class NumpyShim:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def quantile(a, q, interpolation="linear", **kwargs):
+            return np.quantile(a, q, method=interpolation, **kwargs)
+
+    pair_guided.np = NumpyShim()
+    return pair_guided
+
+
+def assert_guided_ig_agrees_with_pair(guided_ig, max_dist: float) -> float:
+    net = tiny_float64_model()
+    x = torch.rand(1, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+
+    def gradient(point):
+        point = torch.tensor(point, dtype=torch.float64)[None].requires_grad_(True)
+        return torch.autograd.grad(net(point)[0, 1], point)[0][0].numpy()
+
+    theirs = _pair_saliency().guided_ig_impl(x[0].numpy(), np.zeros((3, 8, 8)), gradient,
+                                             steps=20, fraction=0.25, max_dist=max_dist)
+    ours = guided_ig(net, x, 1, steps=20, max_dist=max_dist)[0].numpy()
+    difference = float(np.abs(ours - theirs).max())
+    assert difference < 1e-12 * max(1.0, float(np.abs(theirs).max())), \
+        f"Guided IG (max_dist {max_dist}) vs PAIR: {difference:.2e}"
+    return difference
+
+
+def assert_blur_ig_agrees_with_pair(blur_ig) -> float:
+    from saliency.core import blur_ig as pair_blur
+
+    net = tiny_float64_model()
+    x = torch.rand(1, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+
+    def call_model(batch, call_model_args=None, expected_keys=None):
+        batch = torch.tensor(batch).permute(0, 3, 1, 2).requires_grad_(True)
+        grads = torch.autograd.grad(net(batch)[:, 1].sum(), batch)[0]
+        return {pair_blur.INPUT_OUTPUT_GRADIENTS: grads.permute(0, 2, 3, 1).numpy()}
+
+    theirs = pair_blur.BlurIG().GetMask(x[0].permute(1, 2, 0).numpy(), call_model, max_sigma=3,
+                                        steps=10)
+    ours = blur_ig(net, x, 1, max_sigma=3, steps=10)[0].permute(1, 2, 0).numpy()
+    difference = float(np.abs(ours - theirs).max())
+    assert difference < 1e-12, f"Blur IG vs PAIR: {difference:.2e}"
+    return difference
+
+
+def assert_noise_tunnel_ig_agrees_with_captum(noise_tunnel) -> float:
+    from captum.attr import IntegratedGradients, NoiseTunnel
+
+    model, x = _model(), gradient_batch()
+    torch.manual_seed(0)
+    ours = noise_tunnel(xh.integrated_gradients, model, x, list(GRADIENT_TARGETS), n_samples=2,
+                        sigma=0.2, n_steps=4)
+    torch.manual_seed(0)
+    theirs = NoiseTunnel(IntegratedGradients(model)).attribute(
+        x, nt_type="smoothgrad", nt_samples=2, stdevs=0.2, target=list(GRADIENT_TARGETS),
+        n_steps=4)
+    relative = float((ours - theirs).abs().max() / theirs.abs().max())
+    assert relative < 1e-5, f"NoiseTunnel(IG) vs captum: {relative:.2e}"
+    return relative
+
+
+def assert_alpha_beta_agrees_with_zennit(lrp, alpha: float, beta: float) -> float:
+    """``lrp(..., rule="alpha_beta")`` (z^B first layer, α-β convolutions, ε dense) equals
+    zennit's composite with the same rules on the digits CNN."""
+    from zennit.attribution import Gradient
+    from zennit.composites import SpecialFirstLayerMapComposite
+    from zennit.rules import AlphaBeta, Epsilon, Pass, ZBox
+    from zennit.types import Activation, Convolution
+
+    model, x, target = digits_model()
+    ours, relevances = lrp(model, x, target, low=0.0, high=1.0, rule="alpha_beta", alpha=alpha,
+                           beta=beta)
+    composite = SpecialFirstLayerMapComposite(
+        layer_map=[(Activation, Pass()), (Convolution, AlphaBeta(alpha, beta)),
+                   (torch.nn.Linear, Epsilon(1e-6))],
+        first_map=[(Convolution, ZBox(0.0, 1.0))])
+    logits = model(x).detach()
+    start = torch.zeros_like(logits)
+    start[torch.arange(len(x)), target] = logits[torch.arange(len(x)), target]
+    with Gradient(model, composite) as attributor:
+        _, theirs = attributor(x, start)
+    difference = float((ours - theirs).abs().max())
+    assert difference < 1e-6, f"α-β ({alpha}, {beta}) vs zennit: {difference:.2e}"
+    for layer_relevance in relevances:                      # no biases: conserved
+        assert torch.allclose(layer_relevance.flatten(1).sum(1), start.sum(1), rtol=1e-4)
+    return difference
+
+
+def check_rise_formula(rise) -> None:
+    """S = sum_i p(x * M_i) M_i / (N p), with the softmax probability, written out."""
+    net = tiny_cnn()
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    masks = xh.rise_masks(30, (16, 16), cells=4, p=0.5, seed=2)
+    ours = rise(net, x, 2, masks=masks, p=0.5, batch_size=7)
+    with torch.no_grad():
+        scores = torch.stack([net(x * m).softmax(1)[0, 2] for m in masks])
+    expected = (scores[:, None, None] * masks).sum(0) / (30 * 0.5)
+    assert torch.allclose(ours[0], expected, atol=1e-6), "RISE differs from its formula"
+
+
+# -- video ---------------------------------------------------------------------------------------
+
+WIDTH, HEIGHT, FPS, FRAMES = 160, 96, 10, 12
+
+
+def synthetic_frames(count=FRAMES):
+    """Grey frames with a white square moving to the right."""
+    for i in range(count):
+        frame = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
+        frame[40:70, 10 + 8 * i:40 + 8 * i] = 255
+        yield frame
+
+
+def make_clip(path):
+    with VideoWriter(path, FPS) as writer:
+        for frame in synthetic_frames():
+            writer.write(frame)
+    return path
+
+
+def check_heatmap_drawn(model, clip, tmp_path):
+    """Below the label band, each output frame must be the input with the map drawn over it:
+    much closer to render_frame(input, map) than to the input, and far from the input where the
+    map is strong. A clip that is merely re-encoded (or labelled only) fails: re-encoding
+    changes the frames by what H.264 loses (mean < 3 levels)."""
+    out = tmp_path / "explained.mp4"
+    explain_video(clip, out, model, method="gradcam", batch_size=4, progress=False, alpha=0.5)
+    inputs = list(synthetic_frames())
+    outputs = list(read_frames(out))
+    reencoded = list(read_frames(clip))                      # the clip itself: H.264's loss only
+    maps = FrameExplainer(model, "gradcam")(reencoded).maps  # the pipeline sees decoded frames
+    top = 42                          # below the label band (two lines of 14 px type: 40 rows)
+    for i in (0, FRAMES // 2, FRAMES - 1):
+        drawn = render_frame(reencoded[i], maps[i], alpha=0.5)[top:].astype(int)
+        output, original = outputs[i][top:].astype(int), inputs[i][top:].astype(int)
+        codec_loss = np.abs(reencoded[i][top:].astype(int) - original).mean()
+        assert np.abs(output - original).mean() > 5 * codec_loss + 10      # something drawn
+        assert np.abs(output - drawn).mean() < 2 * codec_loss + 3           # ... the map
+        strong = np.kron(maps[i].numpy() > 0.8, np.ones((1, 1)))            # (h, w) at 7x7
+        big = torch.nn.functional.interpolate(torch.tensor(strong, dtype=torch.float32)[None, None],
+                                              size=(HEIGHT, WIDTH))[0, 0].numpy()[top:] > 0.5
+        if big.any():                                        # jet's hot end is red
+            assert (output[big][:, 0] - original[big][:, 0]).mean() > 20
+

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 import xai_helpers as xh
 from xai_helpers.attribution import gradients as G
+from xai_helpers.cam.fullgrad import FullGrad
 from xai_helpers.evaluation import metrics as M
 
 import checks
@@ -550,15 +551,13 @@ RELEVANCE_MUTANTS = [
 
 def _video_without_heatmap(tmp_path_factory):
     def check():
-        from test_video import check_heatmap_drawn, make_clip
-
         import xai_helpers.video.explain as video_explain
 
         folder = tmp_path_factory.mktemp("mutant_video")
-        clip = make_clip(folder / "clip.mp4")
+        clip = checks.make_clip(folder / "clip.mp4")
         with mock.patch.object(video_explain, "render_frame",
                                lambda frame, cam, alpha=0.5, cmap="jet": frame.copy()):
-            check_heatmap_drawn(checks.model_and_batch()[0], clip, folder)
+            checks.check_heatmap_drawn(checks.model_and_batch()[0], clip, folder)
     return check
 
 
@@ -619,8 +618,122 @@ STATE_MUTANTS = [
            "test_model_unchanged.py::test_the_helpers_notebooks_call_leave_the_model_as_it_was"),
 ]
 
+# -- the methods added for the course material -------------------------------------------------
+
+class AblationScoreNotDrop(xh.AblationCAM):
+    """Ablation-CAM weighting each channel by the ablated score's share, y_k / y."""
+    def channel_weights(self, A, grads, **context):
+        return 1 - super().channel_weights(A, grads, **context)
+
+
+class FullGradWithoutBiases(FullGrad):
+    """FullGrad without its bias terms: the input gradient term alone."""
+    def __init__(self, model, layer=None):
+        super().__init__(model, layer)
+        self.layers = []
+
+
+class SSCAMWithoutNoise(xh.SSCAM):
+    def sample_masks(self, masks, sample):
+        torch.randn(masks.shape)                           # keep the generator in step
+        return masks
+
+
+class ISCAMWithLinearCoefficients(xh.ISCAM):
+    """IS-CAM scaling by i/N (a plain path) instead of the cumulative i(i+1)/2N."""
+    def sample_masks(self, masks, sample):
+        return (sample + 1) / self.n_samples * masks
+
+
+class IntegratedGradCAMAveragingFirst(xh.IntegratedGradCAM):
+    """The path's gradients averaged first, then one Grad-CAM map at x."""
+    def _raw_maps(self, x, target, eigen_smooth=False):
+        _, _, self.logits, self.classes = self._forward(x, target, gradients=False)
+        baseline = torch.full_like(x, -1.0)
+        grads = sum(self._forward(baseline + (i / self.n_steps) * (x - baseline),
+                                  self.classes.tolist())[1][0] for i in range(self.n_steps))
+        A = self._forward(x, self.classes.tolist(), gradients=False)[0][0]
+        return [(grads.mean(dim=(2, 3), keepdim=True) * A).sum(dim=1)]
+
+
+def _guided_ig_largest_first(model, x, target, steps, max_dist):
+    import xai_helpers.attribution.paths as paths
+
+    original = paths._guided_ig_one
+
+    def flipped(end, start, gradient, *args):
+        return original(end, start, lambda point: 1.0 / (gradient(point).abs() + 1e-3)
+                        * gradient(point).sign(), *args)
+    with mock.patch.object(paths, "_guided_ig_one", flipped):
+        return xh.guided_integrated_gradients(model, x, target, steps=steps, max_dist=max_dist)
+
+
+def _rise_with_logits(model, x, target, masks, p, batch_size):
+    with torch.no_grad():
+        scores = torch.stack([model(x * m)[0, target] for m in masks])
+    return ((scores[:, None, None] * masks).sum(0) / (len(masks) * p))[None]
+
+
+def _alpha_beta_swapped(layer, a, relevance, alpha=1.0, beta=0.0, epsilon=1e-6):
+    """β applied to the positive part and α to the negative one."""
+    return _ALPHA_BETA(layer, a, relevance, alpha=beta + 1, beta=alpha - 1, epsilon=epsilon) \
+        if alpha != beta + 1 else -_ALPHA_BETA(layer, a, relevance, alpha, beta, epsilon)
+
+
+_ALPHA_BETA = lrp_module.alpha_beta_rule
+
+NEW_MUTANTS = [
+    Mutant("Ablation-CAM weighting by the ablated score, not the drop",
+           lambda: checks.assert_ablation_agrees_with_pgc(
+               lambda m, layer: AblationScoreNotDrop(m, layer, batch_size=3), checks.relu_cnn(),
+               torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(4)),
+               layer="1", targets=(1, 3)),
+           "cam/test_more_cams.py::test_ablation_cam_equals_pytorch_grad_cam_at_an_inner_relu_layer"),
+    Mutant("FullGrad without the bias terms",
+           lambda: checks.assert_fullgrad_agrees_with_pgc(
+               FullGradWithoutBiases, checks.bias_cnn(),
+               torch.randn(2, 3, 12, 12, generator=torch.Generator().manual_seed(5)), (0, 3)),
+           "cam/test_more_cams.py::test_fullgrad_equals_pytorch_grad_cam"),
+    Mutant("SS-CAM without the noise",
+           lambda: checks.assert_score_variant_agrees_with_torchcam(SSCAMWithoutNoise, "SS-CAM"),
+           "cam/test_more_cams.py::test_score_variants_equal_torchcam"),
+    Mutant("IS-CAM with a plain i/N path instead of the cumulative coefficient",
+           lambda: checks.assert_score_variant_agrees_with_torchcam(
+               ISCAMWithLinearCoefficients, "IS-CAM"),
+           "cam/test_more_cams.py::test_score_variants_equal_torchcam"),
+    Mutant("Integrated Grad-CAM averaging the gradients first, one map at x",
+           lambda: checks.assert_integrated_grad_cam_agrees(IntegratedGradCAMAveragingFirst,
+                                                            "_blocks.15"),
+           "cam/test_more_cams.py::test_integrated_grad_cam_equals_its_definition_built_from_"
+           "grad_cam"),
+    Mutant("Guided IG moving the most sensitive features first",
+           lambda: checks.assert_guided_ig_agrees_with_pair(_guided_ig_largest_first, 1.0),
+           "attribution/test_paths.py::test_guided_ig_equals_pairs_saliency"),
+    Mutant("Blur IG without the minus sign (the path runs from the image)",
+           lambda: checks.assert_blur_ig_agrees_with_pair(
+               lambda *a, **k: -xh.blur_integrated_gradients(*a, **k)),
+           "attribution/test_paths.py::test_blur_ig_equals_pairs_saliency_and_the_blur_equals_"
+           "scipy"),
+    Mutant("NoiseTunnel over IG without the noise",
+           lambda: checks.assert_noise_tunnel_ig_agrees_with_captum(
+               lambda *a, **k: xh.noise_tunnel(*a, **{**k, "sigma": 0.0})),
+           "attribution/test_paths.py::test_noise_tunnel_over_ig_equals_captum"),
+    Mutant("RISE weighting masks by the logit, not the probability",
+           lambda: checks.check_rise_formula(_rise_with_logits),
+           "attribution/test_rise.py::test_rise_is_the_score_weighted_mean_of_the_masks"),
+    Mutant("α-β rule with α and β on the wrong parts",
+           _lrp_with_alpha_beta := (lambda: _check_swapped_alpha_beta()),
+           "attribution/test_lrp.py::test_alpha_beta_rule_equals_zennit_and_conserves"),
+]
+
+
+def _check_swapped_alpha_beta():
+    with mock.patch.object(lrp_module, "alpha_beta_rule", _alpha_beta_swapped):
+        checks.assert_alpha_beta_agrees_with_zennit(lrp_module.lrp, 2.0, 1.0)
+
+
 MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANTS
-           + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS)
+           + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS + NEW_MUTANTS)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)

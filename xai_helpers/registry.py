@@ -27,21 +27,36 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attribution.gradients import collapse_channels, integrated_gradients, saliency, smoothgrad
+from .attribution.gradients import (
+    collapse_channels,
+    integrated_gradients,
+    noise_tunnel,
+    saliency,
+    smoothgrad,
+)
 from .attribution.guided import guided_backprop, guided_grad_cam
 from .attribution.igos import igos
 from .attribution.lime import lime_samples, paint_superpixels, superpixels, weighted_ridge
 from .attribution.occlusion import occlusion, window_positions
+from .attribution.paths import (
+    blur_integrated_gradients,
+    enhanced_integrated_gradients,
+    guided_integrated_gradients,
+)
 from .attribution.relevance import lrp
-from .cam.activation import CAM, EigenCAM, ScoreCAM
+from .attribution.rise import rise
+from .cam.activation import CAM, ISCAM, SSCAM, AblationCAM, EigenCAM, ScoreCAM
 from .cam.base import BaseCAM, normalise_maps
+from .cam.fullgrad import FullGrad
 from .cam.gradient import (
     EigenGradCAM,
     GradCAM,
     GradCAMElementWise,
     GradCAMPlusPlus,
     HiResCAM,
+    IntegratedGradCAM,
     LayerCAM,
+    SmoothGradCAMPlusPlus,
     XGradCAM,
 )
 from .core.config import device_of
@@ -124,9 +139,11 @@ def _one(model, x, layer, settings) -> int:
 
 # -- the methods' runs -------------------------------------------------------------------------
 
-def _cam(cam_class: type[BaseCAM]):
+def _cam(cam_class: type[BaseCAM], **names):
+    """Run a CAM class; ``names`` maps the class's own argument names to registry settings."""
     def run(model, x, targets, layer, **settings):
-        return cam_class(model, layer)(x, targets.tolist())
+        arguments = {own: settings[key] for own, key in names.items()}
+        return cam_class(model, layer, **arguments)(x, targets.tolist())
     return run
 
 
@@ -188,11 +205,13 @@ def _input_bounds(model) -> tuple[float, float]:
 _CANONICAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _lrp(model, x, targets, layer):
+def _lrp(model, x, targets, layer, alpha=None, beta=None):
+    """LRP with the ε-γ-z^B composite, or with α-β for the convolutions when α is given."""
     low, high = _input_bounds(model)
     if isinstance(model, nn.Sequential):
+        rule = {"rule": "alpha_beta", "alpha": alpha, "beta": beta} if alpha is not None else {}
         relevance, _ = lrp(model, x.to(device_of(model)), targets.to(device_of(model)),
-                           low=low, high=high)
+                           low=low, high=high, **rule)
         return _positive(relevance)
     if isinstance(model, EfficientNetLite0):
         try:
@@ -202,16 +221,53 @@ def _lrp(model, x, targets, layer):
 
         if model not in _CANONICAL:
             _CANONICAL[model] = canonize_efficientnet(model)
-        relevance, _, _ = lrp_relevance(_CANONICAL[model], x, targets, low=low, high=high)
+        composite = {"composite": "alpha_beta", "alpha": alpha, "beta": beta} \
+            if alpha is not None else {}
+        relevance, _, _ = lrp_relevance(_CANONICAL[model], x, targets, low=low, high=high,
+                                        **composite)
         return _positive(relevance)
     raise ValueError(f"LRP here supports nn.Sequential CNNs and EfficientNet-Lite0, not "
                      f"{type(model).__name__} (its BatchNorm and skips need a canonizer first).")
 
 
-def _cam_method(cam_class, name_zh, paper, *, per_frame=True, **flags) -> Method:
-    return Method(cam_class.display_name, name_zh, "CAM", paper, _cam(cam_class),
-                  flags.pop("passes", _one), cam_class=cam_class, uses_layer=True,
+def _cam_method(cam_class, name_zh, paper, *, per_frame=True, names=None, uses_layer=True,
+                **flags) -> Method:
+    return Method(cam_class.display_name, name_zh, "CAM", paper,
+                  _cam(cam_class, **(names or {})), flags.pop("passes", _one),
+                  cam_class=cam_class, uses_layer=uses_layer,
                   backward=cam_class.uses_gradients, per_frame=per_frame, **flags)
+
+
+def _layer_channels(model, x, layer) -> int:
+    name = layer or model_spec(model).cam_layer
+    with LayerRecorder(model, name, detach=True) as recorder, eval_mode(model), \
+            torch.inference_mode():
+        model(x[:1].to(device_of(model)))
+    return int(recorder.activations[name].shape[1])
+
+
+def _ablation_passes(model, x, layer, settings) -> int:
+    """Rough: the layers after the target layer, once per channel (measured on
+    EfficientNet-Lite0: about a twentieth of a full pass per channel)."""
+    return _layer_channels(model, x, layer) // 20 + 1
+
+
+def _enhanced_ig(model, x, targets, layer, *, n_points):
+    """Enhanced IG with the workbook's default baselines: black, white and the blurred image
+    (for class-specific ones, call :func:`enhanced_integrated_gradients` yourself)."""
+    from .attribution.igos import blurred_baseline
+
+    prep = model_spec(model).preprocessing
+    black = torch.tensor([-m / s for m, s in zip(prep.mean, prep.std)], device=x.device)
+    white = torch.tensor([(1 - m) / s for m, s in zip(prep.mean, prep.std)], device=x.device)
+    maps = []
+    for i in range(len(x)):
+        baselines = torch.stack([black.view(-1, 1, 1).expand_as(x[i]),
+                                 white.view(-1, 1, 1).expand_as(x[i]),
+                                 blurred_baseline(x[i:i + 1])[0]])
+        maps.append(enhanced_integrated_gradients(model, x[i:i + 1], [int(targets[i])],
+                                                  baselines, n_points=n_points)[0])
+    return _positive(torch.stack(maps))
 
 
 #: Every method of the workbook, by name, in the order notebooks teach them.
@@ -227,6 +283,24 @@ METHODS: dict[str, Method] = {m.name: m for m in [
                 passes=_channels),
     _cam_method(EigenCAM, "特征主成分 CAM", "Muhammad & Yeasin, IJCNN 2020"),
     _cam_method(EigenGradCAM, "梯度主成分 CAM", "pytorch-grad-cam"),
+    _cam_method(AblationCAM, "消融类激活映射", "Desai & Ramaswamy, WACV 2020", per_frame=False,
+                passes=_ablation_passes),
+    _cam_method(FullGrad, "全梯度", "Srinivas & Fleuret, NeurIPS 2019", per_frame=False,
+                uses_layer=False),
+    _cam_method(SmoothGradCAMPlusPlus, "平滑 Grad-CAM++", "Omeiza et al., arXiv 2019",
+                per_frame=False, names={"n_samples": "n_samples", "sigma": "sigma"},
+                defaults={"n_samples": 4, "sigma": 0.3},
+                passes=lambda m, x, layer, s: s["n_samples"] + 1),
+    _cam_method(SSCAM, "平滑分数类激活映射", "Wang et al., arXiv 2020", per_frame=False,
+                names={"n_samples": "n_samples", "sigma": "sigma"},
+                defaults={"n_samples": 35, "sigma": 2.0},
+                passes=lambda m, x, layer, s: _layer_channels(m, x, layer) * s["n_samples"]),
+    _cam_method(ISCAM, "积分分数类激活映射", "Naidu et al., arXiv 2020", per_frame=False,
+                names={"n_samples": "n_samples"}, defaults={"n_samples": 10},
+                passes=lambda m, x, layer, s: _layer_channels(m, x, layer) * s["n_samples"]),
+    _cam_method(IntegratedGradCAM, "积分 Grad-CAM", "Sattarzadeh et al., ICASSP 2021",
+                per_frame=False, names={"n_steps": "n_steps"}, defaults={"n_steps": 32},
+                passes=lambda m, x, layer, s: s["n_steps"]),
     Method("Saliency", "显著图", "gradient", "Simonyan et al., ICLR-W 2014",
            lambda m, x, t, layer: collapse_channels(saliency(m, x, t.tolist())), _one),
     Method("SmoothGrad", "平滑梯度", "gradient", "Smilkov et al., 2017",
@@ -242,18 +316,40 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            lambda m, x, t, layer, n_steps: _positive(
                integrated_gradients(m, x, t.tolist(), n_steps=n_steps)),
            lambda m, x, layer, s: s["n_steps"], defaults={"n_steps": 32}),
+    Method("IG + NoiseTunnel", "积分梯度 + 噪声隧道", "gradient", "Smilkov et al., 2017 (on IG)",
+           lambda m, x, t, layer, n_samples, sigma, n_steps: _positive(noise_tunnel(
+               integrated_gradients, m, x, t.tolist(), n_samples=n_samples, sigma=sigma,
+               n_steps=n_steps)),
+           lambda m, x, layer, s: s["n_samples"] * s["n_steps"],
+           defaults={"n_samples": 8, "sigma": 0.15, "n_steps": 16}),
+    Method("Guided IG", "引导积分梯度", "gradient", "Kapishnikov et al., CVPR 2021",
+           lambda m, x, t, layer, steps: _positive(guided_integrated_gradients(
+               m, x, t.tolist(), steps=steps).float()),
+           lambda m, x, layer, s: s["steps"], defaults={"steps": 50}),
+    Method("Blur IG", "模糊积分梯度", "gradient", "Xu et al., CVPR 2020",
+           lambda m, x, t, layer, steps: _positive(blur_integrated_gradients(
+               m, x, t.tolist(), steps=steps).float()),
+           lambda m, x, layer, s: s["steps"], defaults={"steps": 50}),
+    Method("Enhanced IG", "增强积分梯度", "gradient", "Jha et al., Genome Biology 2020",
+           _enhanced_ig, lambda m, x, layer, s: 3 * s["n_points"], defaults={"n_points": 32}),
     Method("Occlusion", "遮挡", "perturbation", "Zeiler & Fergus, ECCV 2014", _occlusion,
            _occlusion_passes, defaults={"window": None, "stride": None}, backward=False),
     Method("LIME", "局部可解释模型无关解释", "perturbation", "Ribeiro et al., KDD 2016", _lime,
            lambda m, x, layer, s: s["num_samples"],
            defaults={"num_samples": 500, "segments": 40}, backward=False),
+    Method("RISE", "随机输入采样解释", "perturbation", "Petsiuk et al., BMVC 2018",
+           lambda m, x, t, layer, n_masks: rise(m, x, t.tolist(), n_masks=n_masks),
+           lambda m, x, layer, s: s["n_masks"], defaults={"n_masks": 1000}, backward=False),
     # each iteration: the path gradient (ig_steps forward + backward) and a line search that
     # evaluates the path about once or twice more (counted as one pass per point)
     Method("I-GOS", "积分梯度优化显著图", "optimisation", "Qi, Khorram, Li, AAAI 2020", _igos,
            lambda m, x, layer, s: 2 * s["iterations"] * s["ig_steps"],
            defaults={"iterations": 10, "ig_steps": 20}),
-    Method("LRP", "逐层相关性传播", "relevance", "Bach et al., PLoS ONE 2015", _lrp,
-           lambda m, x, layer, s: 2),
+    Method("LRP", "逐层相关性传播", "relevance", "Bach et al., PLoS ONE 2015",
+           lambda m, x, t, layer: _lrp(m, x, t, layer), lambda m, x, layer, s: 2),
+    Method("LRP α-β", "逐层相关性传播 α-β", "relevance", "Bach et al., PLoS ONE 2015",
+           lambda m, x, t, layer, alpha, beta: _lrp(m, x, t, layer, alpha=alpha, beta=beta),
+           lambda m, x, layer, s: 2, defaults={"alpha": 1.0, "beta": 0.0}),
     Method("Edge detector", "边缘检测（基线）", "baseline", "Adebayo et al., NeurIPS 2018",
            lambda m, x, t, layer: edge_map(x), lambda m, x, layer, s: 0),
 ]}

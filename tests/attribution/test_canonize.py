@@ -130,7 +130,7 @@ def test_with_biases_relevance_is_absorbed_and_measured(canonical, photos):
 
 def test_lrp_relevance_errors(canonical, photos):
     with pytest.raises(ValueError, match="composite"):
-        lrp_relevance(canonical, photos[:1], 0, composite="alpha_beta")
+        lrp_relevance(canonical, photos[:1], 0, composite="alphabeta")
     with pytest.raises(ValueError, match="_head_actt"):
         lrp_relevance(canonical, photos[:1], 0, layers=["_head_actt"])
     with pytest.raises(TypeError, match="EfficientNet"):

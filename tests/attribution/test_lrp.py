@@ -68,6 +68,35 @@ def test_equals_zennit_epsilon_gamma_box_and_conserves():
     assert xh.count_hooks(checks.digits_model()[0]) == 0
 
 
+@pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (2.0, 1.0)])
+def test_alpha_beta_rule_equals_zennit_and_conserves(alpha, beta):
+    """Measured: identical (0.0); relevance conserved at every layer (no biases)."""
+    checks.assert_alpha_beta_agrees_with_zennit(lrp, alpha, beta)
+
+
+def test_alpha1_beta0_is_the_z_plus_rule_and_bad_parameters_are_refused():
+    from zennit.attribution import Gradient
+    from zennit.composites import SpecialFirstLayerMapComposite
+    from zennit.rules import Epsilon, Pass, ZBox, ZPlus
+    from zennit.types import Activation, Convolution
+
+    model, x, target = checks.digits_model()
+    ours, _ = lrp(model, x, target, rule="alpha_beta", alpha=1.0, beta=0.0)
+    composite = SpecialFirstLayerMapComposite(
+        layer_map=[(Activation, Pass()), (Convolution, ZPlus()), (nn.Linear, Epsilon(1e-6))],
+        first_map=[(Convolution, ZBox(0.0, 1.0))])
+    logits = model(x).detach()
+    start = torch.zeros_like(logits)
+    start[torch.arange(len(x)), target] = logits[torch.arange(len(x)), target]
+    with Gradient(model, composite) as attributor:
+        _, z_plus = attributor(x, start)
+    assert torch.allclose(ours, z_plus, atol=1e-6)
+    with pytest.raises(ValueError, match="α - β = 1"):
+        lrp(model, x, target, rule="alpha_beta", alpha=2.0, beta=0.0)
+    with pytest.raises(ValueError, match="rule"):
+        lrp(model, x, target, rule="gamma_box")
+
+
 def test_unsupported_layer_is_refused():
     with pytest.raises(TypeError, match="Conv2d and Linear"):
         epsilon_rule(nn.ReLU(), torch.ones(1, 2), torch.ones(1, 2))

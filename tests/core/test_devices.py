@@ -6,7 +6,8 @@ element mixed with a meta tensor raises "Tensor on device cpu is not on the expe
 exactly as CPU and CUDA tensors do), so a helper that creates a tensor without
 ``device=`` fails here as it would on a GPU. Meta tensors hold no data, so methods whose
 control flow reads values (Score-CAM's unique masks, occlusion's and LIME's bookkeeping,
-I-GOS's random generator, the edge map) are left to the CUDA test and to the source check.
+I-GOS's random generator, the edge map, Ablation-CAM's skipped empty channels, Guided IG's
+quantile steps) are left to the CUDA test and to the source check.
 """
 import ast
 
@@ -16,7 +17,8 @@ import torch
 import xai_helpers as xh
 from xai_helpers.registry import METHODS
 
-DATA_DEPENDENT = {"Score-CAM", "Occlusion", "LIME", "I-GOS", "Edge detector"}
+DATA_DEPENDENT = {"Score-CAM", "Occlusion", "LIME", "I-GOS", "Edge detector", "Ablation-CAM",
+                  "Guided IG"}
 SETTINGS = {"n_samples": 2, "n_steps": 2, "num_samples": 4, "iterations": 1}
 
 

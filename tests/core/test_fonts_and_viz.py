@@ -113,6 +113,34 @@ def test_compare_maps_uses_one_shared_scale():
     plt.close("all")
 
 
+def test_a_shared_scale_over_maps_normalised_one_by_one_is_refused_politely():
+    """The mistake notebook 00 warns about: maps each stretched to [0, 1] under a "shared"
+    colour bar look equally strong whatever their raw strength."""
+    picture = np.zeros((8, 8, 3))
+    ramp = np.linspace(0, 1, 64).reshape(8, 8)
+    with pytest.warns(UserWarning, match="normalised one by one"):
+        viz.compare_maps(picture, {"a": ramp, "b": ramp[::-1]})
+    fig, _ = viz.compare_maps(picture, {"a": ramp, "b": ramp[::-1]}, scale="each")
+    assert "where, not how strong" in fig._suptitle.get_text()
+    plt.close("all")
+
+
+def test_map_limits_follow_the_policy():
+    strong, weak = np.eye(8) * 4.0, np.eye(8)
+    assert viz.map_limits({"s": strong, "w": weak})["w"] == (0.0, 4.0)            # shared
+    assert viz.map_limits({"s": strong, "w": weak}, scale="each")["w"] == (0.0, 1.0)
+    signed = np.full((10, 10), -1.0)
+    signed[0, 0] = 50.0                                                 # one extreme pixel
+    low, high = viz.map_limits(signed, "signed")[""]
+    assert low == -high and high < 50                                   # centred, clipped
+    pixels = np.zeros((10, 10))
+    pixels[:5] = 1.0
+    pixels[0, 0] = 100.0
+    assert viz.map_limits(pixels, "pixels", quantile=0.9)[""][1] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="kind"):
+        viz.map_limits(pixels, "rainbow")
+
+
 def test_plot_helpers_return_fig_and_axes():
     fig, ax = viz.show_image(Image.new("RGB", (10, 10)), title="猫")
     assert ax.get_title() == "猫" and fig is ax.figure

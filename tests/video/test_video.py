@@ -12,22 +12,7 @@ from xai_helpers.video.explain import CamSmoother, FrameExplainer, explain_video
 from xai_helpers.video.files import VideoError, VideoWriter, read_frames, video_info
 from xai_helpers.video.webcam import Camera, LiveCAMView, NoCameraError, VirtualCamera, open_camera
 
-WIDTH, HEIGHT, FPS, FRAMES = 160, 96, 10, 12
-
-
-def synthetic_frames(count=FRAMES):
-    """Grey frames with a white square moving to the right."""
-    for i in range(count):
-        frame = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
-        frame[40:70, 10 + 8 * i:40 + 8 * i] = 255
-        yield frame
-
-
-def make_clip(path):
-    with VideoWriter(path, FPS) as writer:
-        for frame in synthetic_frames():
-            writer.write(frame)
-    return path
+from checks import FPS, FRAMES, HEIGHT, WIDTH, check_heatmap_drawn, make_clip, synthetic_frames
 
 
 @pytest.fixture(scope="module")
@@ -65,31 +50,6 @@ def test_explain_video_preserves_frames_size_fps_and_draws_labels(model, clip, t
 
 def test_the_heatmap_is_really_drawn(model, clip, tmp_path):
     check_heatmap_drawn(model, clip, tmp_path)
-
-
-def check_heatmap_drawn(model, clip, tmp_path):
-    """Below the label band, each output frame must be the input with the map drawn over it:
-    much closer to render_frame(input, map) than to the input, and far from the input where the
-    map is strong. A clip that is merely re-encoded (or labelled only) fails: re-encoding
-    changes the frames by what H.264 loses (mean < 3 levels)."""
-    out = tmp_path / "explained.mp4"
-    explain_video(clip, out, model, method="gradcam", batch_size=4, progress=False, alpha=0.5)
-    inputs = list(synthetic_frames())
-    outputs = list(read_frames(out))
-    reencoded = list(read_frames(clip))                      # the clip itself: H.264's loss only
-    maps = FrameExplainer(model, "gradcam")(reencoded).maps  # the pipeline sees decoded frames
-    top = 42                          # below the label band (two lines of 14 px type: 40 rows)
-    for i in (0, FRAMES // 2, FRAMES - 1):
-        drawn = render_frame(reencoded[i], maps[i], alpha=0.5)[top:].astype(int)
-        output, original = outputs[i][top:].astype(int), inputs[i][top:].astype(int)
-        codec_loss = np.abs(reencoded[i][top:].astype(int) - original).mean()
-        assert np.abs(output - original).mean() > 5 * codec_loss + 10      # something drawn
-        assert np.abs(output - drawn).mean() < 2 * codec_loss + 3           # ... the map
-        strong = np.kron(maps[i].numpy() > 0.8, np.ones((1, 1)))            # (h, w) at 7x7
-        big = torch.nn.functional.interpolate(torch.tensor(strong, dtype=torch.float32)[None, None],
-                                              size=(HEIGHT, WIDTH))[0, 0].numpy()[top:] > 0.5
-        if big.any():                                        # jet's hot end is red
-            assert (output[big][:, 0] - original[big][:, 0]).mean() > 20
 
 
 def test_explain_video_refuses_to_overwrite_unless_asked(model, clip, tmp_path):

@@ -25,10 +25,16 @@ import copy
 import torch
 from torch import nn
 from zennit.attribution import Gradient
-from zennit.composites import EpsilonGammaBox, EpsilonPlusFlat, LayerMapComposite, layer_map_base
+from zennit.composites import (
+    EpsilonGammaBox,
+    EpsilonPlusFlat,
+    LayerMapComposite,
+    SpecialFirstLayerMapComposite,
+    layer_map_base,
+)
 from zennit.layer import Sum
-from zennit.rules import Epsilon
-from zennit.types import Linear
+from zennit.rules import AlphaBeta, Epsilon, ZBox
+from zennit.types import Convolution, Linear
 
 from ..core.inputs import check_batch
 from ..core.models import EfficientNetLite0
@@ -173,12 +179,19 @@ LRP_COMPOSITES = {
     "epsilon_plus_flat": lambda low, high: EpsilonPlusFlat(),
     # ε everywhere: relevance is conserved up to what biases absorb (noisy maps: the gradient's)
     "epsilon": lambda low, high: LayerMapComposite(layer_map_base() + [(Linear, Epsilon(1e-9))]),
+    # zB for the pixels, α-β for the convolutions, ε for the dense layer (as xh.lrp with
+    # rule="alpha_beta"); α = 1, β = 0 keeps positive evidence only
+    "alpha_beta": lambda low, high, alpha=1.0, beta=0.0: SpecialFirstLayerMapComposite(
+        layer_map=layer_map_base() + [(Convolution, AlphaBeta(alpha, beta)),
+                                      (nn.Linear, Epsilon(1e-6))],
+        first_map=[(Convolution, ZBox(low, high))]),
 }
 
 
 def lrp_relevance(canonical: nn.Module, x: torch.Tensor, target: Target, *,
                   composite: str = "epsilon_gamma_box", low: float = -1.0, high: float = 1.0,
-                  layers=()) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+                  layers=(), alpha: float = 1.0, beta: float = 0.0
+                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
     """LRP with a zennit composite; the explained logit is the starting relevance.
 
     Args:
@@ -186,6 +199,7 @@ def lrp_relevance(canonical: nn.Module, x: torch.Tensor, target: Target, *,
         x: Preprocessed batch ``(N, 3, H, W)``.
         target: One class id, or one per image.
         composite: A key of :data:`LRP_COMPOSITES`.
+        alpha, beta: The α-β rule's parameters, for ``composite="alpha_beta"``.
         low, high: Range of the preprocessed pixels, for the :math:`z^\\mathcal{B}` rule
             (EfficientNet-Lite0: mean = std = 0.5, so [-1, 1]).
         layers: Names of modules whose output relevance to record as well (e.g. ``"_head_act"``,
@@ -225,8 +239,9 @@ def lrp_relevance(canonical: nn.Module, x: torch.Tensor, target: Target, *,
     start = torch.zeros_like(logits)
     start[torch.arange(n, device=device), target] = picked
 
-    with eval_mode(canonical), Gradient(canonical,
-                                        LRP_COMPOSITES[composite](low, high)) as attributor:
+    rules = (LRP_COMPOSITES[composite](low, high, alpha, beta) if composite == "alpha_beta"
+             else LRP_COMPOSITES[composite](low, high))
+    with eval_mode(canonical), Gradient(canonical, rules) as attributor:
         # registered after zennit's hooks, so they see the tensors zennit's rules act on
         handles = [modules[name].register_forward_hook(recorder(name)) for name in layers]
         try:

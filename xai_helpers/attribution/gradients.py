@@ -21,6 +21,8 @@ Taught in ``notebooks/04_captum_occlusion_and_gradients.ipynb``.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -30,7 +32,7 @@ from ..core.inputs import check_batch
 from ..core.modes import eval_mode
 from ..core.targets import Target, class_ids, select_scores
 
-__all__ = ["input_gradients", "saliency", "smoothgrad", "integrated_gradients",
+__all__ = ["input_gradients", "saliency", "smoothgrad", "noise_tunnel", "integrated_gradients",
            "gradient_shap", "convergence_delta", "collapse_channels"]
 
 
@@ -68,29 +70,47 @@ def smoothgrad(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
         n_samples: Noisy copies per image.
         sigma: Noise standard deviation, in the units of ``x`` (normalised inputs). The paper
             suggests 10–20% of the input range: EfficientNet inputs span 2, so 0.2–0.4.
-        kind: ``"smoothgrad"`` (mean), ``"smoothgrad_sq"`` (mean of squares) or ``"vargrad"``
-            (variance), the three of captum's ``NoiseTunnel``.
+        kind: ``"smoothgrad"`` (mean), ``"smoothgrad_sq"`` (mean of squares — not the square
+            of the mean) or ``"vargrad"`` (variance), the three of captum's ``NoiseTunnel``.
         absolute: Average :math:`|g|` (saliency, as captum's ``Saliency``) or signed :math:`g`.
 
     The noise is drawn as captum's ``NoiseTunnel`` draws it, so after the same
     ``torch.manual_seed`` the two give the same result.
     """
+    return noise_tunnel(saliency if absolute else input_gradients, model, x, target,
+                        n_samples=n_samples, sigma=sigma, kind=kind)
+
+
+def noise_tunnel(attribute: Callable, model: torch.nn.Module, x: torch.Tensor,
+                 target: Target = None, n_samples: int = 10, sigma: float = 0.15,
+                 kind: str = "smoothgrad", **settings) -> torch.Tensor:
+    """Any attribution averaged over noisy copies of the input (captum's ``NoiseTunnel``).
+
+    ``attribute(model, noisy_x, targets, **settings)`` runs on all ``n_samples`` copies of
+    every image at once; ``kind`` is ``"smoothgrad"`` (mean), ``"smoothgrad_sq"`` (mean of the
+    squares — not the square of the mean) or ``"vargrad"`` (variance). The noise is drawn as
+    captum draws it, so with the same seed the two agree.
+
+    Example:
+        >>> attr = noise_tunnel(integrated_gradients, model, x, 235, n_samples=4,
+        ...                     n_steps=16)                             # doctest: +SKIP
+    """
     if kind not in ("smoothgrad", "smoothgrad_sq", "vargrad"):
         raise ValueError(f"kind must be 'smoothgrad', 'smoothgrad_sq' or 'vargrad', "
                          f"not {kind!r}.")
     x = check_batch(x, model).detach().to(device_of(model))
-    n = x.shape[0]
-    target = _expand_target(_resolve_target(model, x, target), n_samples, interleave=True)
+    n = len(x)
+    targets = target if callable(target) else class_ids(model, x, target).tolist()
     repeated = x.repeat_interleave(n_samples, dim=0)
-    noisy = repeated + torch.normal(0.0, torch.full(repeated.shape, sigma, device=x.device))
-    grads = input_gradients(model, noisy, target)
-    if absolute:
-        grads = grads.abs()
-    grads = grads.view(n, n_samples, *x.shape[1:])
+    noisy = repeated + torch.normal(0.0, torch.full(repeated.shape, float(sigma),
+                                                    device=x.device))
+    attr = attribute(model, noisy, _expand_target(targets, n_samples, interleave=True),
+                     **settings)
+    attr = attr.view(n, n_samples, *attr.shape[1:])
     if kind == "smoothgrad":
-        return grads.mean(dim=1)
-    squares = (grads ** 2).mean(dim=1)
-    return squares if kind == "smoothgrad_sq" else squares - grads.mean(dim=1) ** 2
+        return attr.mean(dim=1)
+    squares = (attr ** 2).mean(dim=1)
+    return squares if kind == "smoothgrad_sq" else squares - attr.mean(dim=1) ** 2
 
 
 def _resolve_target(model: torch.nn.Module, x: torch.Tensor, target: Target) -> Target:

@@ -36,7 +36,7 @@ from ..core.inputs import check_batch
 from ..core.modes import eval_mode
 from ..core.targets import Target, class_ids
 
-__all__ = ["stabilise", "epsilon_rule", "gamma_rule", "zbox_rule", "lrp"]
+__all__ = ["stabilise", "epsilon_rule", "gamma_rule", "alpha_beta_rule", "zbox_rule", "lrp"]
 
 
 def stabilise(z: torch.Tensor, epsilon: float) -> torch.Tensor:
@@ -96,6 +96,46 @@ def gamma_rule(layer: nn.Module, a: torch.Tensor, relevance: torch.Tensor, gamma
     return a * _transpose(layer, a, rho_w, relevance / stabilise(z, epsilon))
 
 
+def alpha_beta_rule(layer: nn.Module, a: torch.Tensor, relevance: torch.Tensor,
+                    alpha: float = 1.0, beta: float = 0.0, epsilon: float = 1e-6) -> torch.Tensor:
+    """α-β rule: positive and negative contributions redistributed separately.
+
+    With :math:`z^+_{jk} = (a_j w_{jk})^+` and :math:`z^-_{jk} = (a_j w_{jk})^-` — written with
+    the signs of inputs and weights, :math:`z^+ = a^+ w^+ + a^- w^-`, :math:`z^- = a^+ w^- +
+    a^- w^+` — and the bias split the same way,
+
+    .. math::
+        R_j = \\sum_k \\Big(\\alpha \\frac{z^+_{jk}}{\\sum_{j'} z^+_{j'k} + b^+_k}
+        - \\beta \\frac{z^-_{jk}}{\\sum_{j'} z^-_{j'k} + b^-_k}\\Big) R_k ,
+        \\qquad \\alpha - \\beta = 1 .
+
+    :math:`\\alpha = 1, \\beta = 0` keeps only positive evidence (it equals the :math:`z^+`
+    rule); :math:`\\alpha = 2, \\beta = 1` also sends back negative relevance. Biases keep
+    their share, so relevance is conserved exactly only without them. As zennit's
+    ``AlphaBeta`` rule (tested equal), with the stabiliser :math:`\\epsilon\\,\\mathrm{sign}(z)`
+    on each denominator.
+
+    Bach et al., PLoS ONE 2015 (Eq. 60); Montavon et al., "Layer-Wise Relevance Propagation:
+    An Overview", 2019.
+    """
+    if alpha < 0 or beta < 0 or abs(alpha - beta - 1) > 1e-12:
+        raise ValueError(f"The α-β rule needs α, β >= 0 and α - β = 1; got α={alpha}, β={beta}.")
+    w = _weight(layer)
+    w_plus, w_minus = w.clamp(min=0), w.clamp(max=0)
+    a_plus, a_minus = a.clamp(min=0), a.clamp(max=0)
+
+    def part(a_first, w_first, a_second, w_second, keep_bias):
+        z = _apply(layer, a_first, w_first) + _apply(layer, a_second, w_second)
+        z = z + _bias(layer, z, lambda b: keep_bias(b).detach())
+        s = relevance / stabilise(z, epsilon)
+        return (a_first * _transpose(layer, a_first, w_first, s)
+                + a_second * _transpose(layer, a_second, w_second, s))
+
+    positive = part(a_plus, w_plus, a_minus, w_minus, lambda b: b.clamp(min=0))
+    negative = part(a_plus, w_minus, a_minus, w_plus, lambda b: b.clamp(max=0))
+    return alpha * positive - beta * negative
+
+
 def zbox_rule(layer: nn.Module, x: torch.Tensor, relevance: torch.Tensor, low: float,
               high: float, epsilon: float = 1e-6) -> torch.Tensor:
     """:math:`z^\\mathcal{B}`-rule for the input layer, whose inputs lie in [low, high]."""
@@ -109,22 +149,26 @@ def zbox_rule(layer: nn.Module, x: torch.Tensor, relevance: torch.Tensor, low: f
 
 
 def lrp(model: nn.Sequential, x: torch.Tensor, target: Target, low: float = 0.0,
-        high: float = 1.0,
-        gamma: float = 0.25, epsilon: float = 1e-6) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """LRP with the ε / γ / :math:`z^\\mathcal{B}` composite: :math:`z^\\mathcal{B}` for the
-    first layer, γ for convolutions, ε for dense layers.
+        high: float = 1.0, gamma: float = 0.25, epsilon: float = 1e-6, rule: str = "gamma",
+        alpha: float = 1.0, beta: float = 0.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """LRP with a composite: :math:`z^\\mathcal{B}` for the first layer, γ (or α-β) for
+    convolutions, ε for dense layers.
 
     Args:
         model: An ``nn.Sequential`` (eval mode).
         x: Input batch, values in [low, high].
         target: One class id, or one per image (``None``: each image's top class).
         low, high: Bounds of the input values, for the :math:`z^\\mathcal{B}`-rule.
+        rule: The convolutions' rule: ``"gamma"`` (with ``gamma``) or ``"alpha_beta"`` (with
+            ``alpha`` and ``beta``, e.g. 1 and 0, or 2 and 1).
 
     Returns:
         ``(relevance of x, relevances)`` where ``relevances[i]`` is the relevance of the input
         of layer ``i`` (``relevances[-1]``: the output, the target's logit on its unit), so the
         conservation :math:`\\sum R` can be checked layer by layer.
     """
+    if rule not in ("gamma", "alpha_beta"):
+        raise ValueError(f"rule must be 'gamma' or 'alpha_beta', not {rule!r}.")
     x = check_batch(x, model)
     target = class_ids(model, x, target).to(x.device)
     layers = list(model)
@@ -141,6 +185,8 @@ def lrp(model: nn.Sequential, x: torch.Tensor, target: Target, low: float = 0.0,
         layer, a = layers[i], activations[i]
         if i == first:
             relevance = zbox_rule(layer, a, relevance, low, high, epsilon)
+        elif isinstance(layer, nn.Conv2d) and rule == "alpha_beta":
+            relevance = alpha_beta_rule(layer, a, relevance, alpha, beta, epsilon)
         elif isinstance(layer, nn.Conv2d):
             relevance = gamma_rule(layer, a, relevance, gamma, epsilon)
         elif isinstance(layer, nn.Linear):

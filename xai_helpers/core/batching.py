@@ -49,11 +49,12 @@ def batch_timings(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224),
     """
     fast = inference_copy(model)
     device = device_of(model)
+    dtype = next((p.dtype for p in model.parameters()), torch.float32)
     timings: dict[int, float] = {}
     with torch.inference_mode():
-        fast(torch.zeros(1, *shape, device=device))                 # warm-up: allocations
+        fast(torch.zeros(1, *shape, device=device, dtype=dtype))    # warm-up: allocations
         for size in candidates:
-            batch = torch.zeros(size, *shape, device=device)
+            batch = torch.zeros(size, *shape, device=device, dtype=dtype)
             best = float("inf")
             for _ in range(repeats):
                 if device.type == "cuda":

@@ -8,6 +8,7 @@ Taught in ``notebooks/00_setup_and_tour.ipynb``.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Mapping, Union
 
 import matplotlib
@@ -20,8 +21,9 @@ from PIL import Image, ImageDraw
 from .fonts import pil_font, resolve_lang, use_cjk_font
 from .labels import imagenet_label
 
-__all__ = ["Picture", "Map", "to_rgb_array", "overlay_heatmap", "label_image", "label_band",
-           "draw_label_band", "show_image", "show_heatmap", "compare_maps"]
+__all__ = ["Picture", "Map", "MAP_STYLES", "SCALES", "to_rgb_array", "overlay_heatmap",
+           "label_image", "label_band", "draw_label_band", "show_image", "show_heatmap",
+           "map_limits", "compare_maps"]
 
 _LABEL_PREFIX = {"en": ("Pred Class", "Show Class"), "zh": ("预测类别", "显示类别")}
 
@@ -237,49 +239,150 @@ def show_heatmap(image: Picture, cam: Map, ax=None, title: str | None = None, al
     return fig, ax
 
 
-def compare_maps(image: Picture, maps: Mapping[str, Map], normalise: str = "shared",
-                 alpha: float = 0.5, cmap: str = "jet", ncols: int = 4, size: float = 3.0):
-    """Show the picture and several heatmaps side by side.
+#: One colour map per kind of map, in every notebook (the visualisation policy, notebook 00):
+#: ``"cam"`` — coarse maps of positive evidence (CAM family, occlusion drops, LIME's positive
+#: superpixels): ``jet``; ``"pixels"`` — pixel attributions (saliency, SmoothGrad, IG, LRP
+#: magnitudes): ``inferno`` on a grey copy of the photo, clipped at a stated quantile so that a
+#: few extreme pixels do not make the rest invisible; ``"signed"`` — maps with positive and
+#: negative evidence: the diverging ``RdBu_r`` centred on zero, with a colour bar.
+MAP_STYLES = {
+    "cam": {"cmap": "jet", "alpha": 0.5},
+    "pixels": {"cmap": "inferno", "alpha": 0.75},
+    "signed": {"cmap": "RdBu_r", "alpha": 0.75},
+}
+
+#: How the maps of one figure are scaled to colours.
+SCALES = {
+    "each": "each map stretched to its own range: compare where, not how strong",
+    "shared": "one colour scale for every map: compare strength too",
+}
+
+
+def map_limits(maps: Mapping[str, Map] | Map, kind: str = "cam", scale: str = "shared",
+               quantile: float | None = None) -> dict:
+    """The colour limits ``{title: (vmin, vmax)}`` the policy gives each map of a figure.
+
+    - ``scale="each"``: each map's own range (or its own quantile for pixel maps);
+    - ``scale="shared"``: one range for all maps, from the raw values (pass unnormalised maps:
+      maps normalised one by one all span [0, 1], and a shared scale over them says nothing);
+    - ``kind="signed"``: symmetric around zero, ``[-m, m]``;
+    - ``quantile`` (default 0.99 for ``"pixels"`` and ``"signed"``): values above it are shown
+      at the top colour.
+
+    Example:
+        >>> map_limits({"a": np.eye(4), "b": 2 * np.eye(4)})["a"]
+        (0.0, 2.0)
+    """
+    if kind not in MAP_STYLES:
+        raise ValueError(f"kind must be one of {list(MAP_STYLES)}, not {kind!r}.")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be 'each' or 'shared', not {scale!r}.")
+    if not isinstance(maps, Mapping):
+        maps = {"": maps}
+    if quantile is None:
+        quantile = 0.99 if kind in ("pixels", "signed") else 1.0
+    arrays = {title: _to_map(m) for title, m in maps.items()}
+
+    def top(values: np.ndarray) -> float:
+        values = np.abs(values) if kind == "signed" else values
+        return float(np.quantile(values, quantile)) if quantile < 1 else float(values.max())
+
+    def limits(values: np.ndarray) -> tuple[float, float]:
+        high = max(top(values), 1e-12)
+        if kind == "signed":
+            return -high, high
+        low = 0.0 if float(values.min()) >= 0 else float(values.min())
+        return low, max(high, low + 1e-12)
+
+    if scale == "each":
+        return {title: limits(values) for title, values in arrays.items()}
+    every = np.concatenate([values.ravel() for values in arrays.values()])
+    shared = limits(every)
+    return {title: shared for title in arrays}
+
+
+def _normalised_one_by_one(arrays: dict[str, np.ndarray]) -> bool:
+    return len(arrays) > 1 and all(abs(float(a.max()) - 1.0) < 1e-6 and abs(float(a.min())) < 1e-6
+                                   for a in arrays.values())
+
+
+def compare_maps(image: Picture, maps: Mapping[str, Map], normalise: str | None = None, *,
+                 scale: str | None = None, kind: str = "cam", quantile: float | None = None,
+                 alpha: float | None = None, cmap: str | None = None, ncols: int = 4,
+                 size: float = 3.0, units: str | None = None):
+    """Show the picture and several maps side by side, following the visualisation policy.
 
     Args:
         image: The picture.
         maps: ``{title: (H, W) map}``, e.g. one entry per method or per class.
-        normalise: ``"shared"`` maps every heatmap with one colour scale (the global min and
-            max), so colours mean the same in every panel; ``"each"`` stretches each map to
-            its own min / max (good for shape, misleading for strength).
-        alpha, cmap: As in :func:`overlay_heatmap`.
+        scale: ``"shared"`` (default) — one colour scale computed from the maps as given, with
+            a colour bar: colours mean the same in every panel, so strengths can be compared
+            (give *raw* maps, e.g. ``xh.CAM(model)(x, c, normalise=False)``); ``"each"`` —
+            every map stretched to its own range (right when only *where* matters; the figure
+            says so). ``normalise`` is the older name of ``scale``.
+        kind: ``"cam"``, ``"pixels"`` or ``"signed"`` (see :data:`MAP_STYLES`): the colour map,
+            the overlay opacity, the quantile clipping and, for signed maps, a scale centred on
+            zero.
+        quantile: Clip colours at this quantile (default 0.99 for pixel and signed maps).
+        alpha, cmap: Override the kind's opacity and colour map.
         ncols: Panels per row.
         size: Panel size in inches.
+        units: What the values are, for the colour bar's label (e.g. ``"logit contribution"``).
 
     Returns:
-        ``(fig, axes)`` with ``axes`` a flat array; ``axes[0]`` shows the picture.
+        ``(fig, axes)`` with ``axes`` a flat array; ``axes[0]`` shows the picture. The figure's
+        ``limits`` attribute holds ``{title: (vmin, vmax)}`` as drawn.
 
     Example:
         >>> fig, axes = compare_maps(np.zeros((8, 8, 3)), {"a": np.eye(8), "b": np.eye(8) / 2})
-        >>> len(fig.axes) >= 3
-        True
+        >>> fig.limits["b"]
+        (0.0, 1.0)
     """
-    if normalise not in ("shared", "each"):
-        raise ValueError(f"normalise must be 'shared' or 'each', not {normalise!r}.")
+    if normalise is not None and scale is not None and normalise != scale:
+        raise ValueError("Give the scale once: scale='shared' or scale='each'.")
+    scale = scale or normalise or "shared"
     if not maps:
         raise ValueError("maps is empty: pass at least one {title: heatmap}.")
     use_cjk_font()
     arrays = {title: _to_map(cam) for title, cam in maps.items()}
-    low = min(float(a.min()) for a in arrays.values())
-    high = max(float(a.max()) for a in arrays.values())
+    if scale == "shared" and _normalised_one_by_one(arrays):
+        warnings.warn("Every map spans exactly [0, 1]: they were normalised one by one, so a "
+                      "shared scale cannot show which is stronger. Pass raw maps (e.g. "
+                      "normalise=False) or say scale='each'.", stacklevel=2)
+    limits = map_limits(arrays, kind, scale, quantile)
+    style = MAP_STYLES[kind]
+    cmap = cmap or style["cmap"]
+    alpha = style["alpha"] if alpha is None else alpha
     panels = 1 + len(arrays)
     ncols = min(ncols, panels)
     nrows = -(-panels // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4),
+                             squeeze=False, layout="constrained")
     axes = axes.ravel()
     show_image(image, ax=axes[0], title="input")
+    backdrop = image if kind == "cam" else _grey(image)
     for ax, (title, cam) in zip(axes[1:], arrays.items()):
-        vmin, vmax = (low, high) if normalise == "shared" else (None, None)
-        show_heatmap(image, cam, ax=ax, title=title, alpha=alpha, cmap=cmap, vmin=vmin, vmax=vmax)
+        vmin, vmax = limits[title]
+        show_heatmap(backdrop, cam, ax=ax, title=title, alpha=alpha, cmap=cmap, vmin=vmin,
+                     vmax=vmax, colorbar=scale == "each" and kind == "signed")
     for ax in axes[panels:]:
         ax.set_axis_off()
-    if normalise == "shared":
-        norm = matplotlib.colors.Normalize(low, high)
-        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[:panels]),
-                     fraction=0.02, label="shared scale")
+    q = quantile if quantile is not None else (0.99 if kind in ("pixels", "signed") else 1.0)
+    clipped = f", colours clipped at the {q:.0%} quantile" if q < 1 else ""
+    label = (units or ("value" if scale == "shared" else "")) + clipped
+    if scale == "shared":
+        vmin, vmax = next(iter(limits.values()))
+        fig.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(vmin, vmax),
+                                                  cmap=cmap), ax=list(axes[:panels]),
+                     fraction=0.02, label=label.strip(", "))
+    fig.suptitle(SCALES[scale] + (f" ({label.strip(', ')})" if scale == "each" and clipped
+                                  else ""), fontsize=9)
+    fig.limits = limits
     return fig, axes
+
+
+def _grey(image: Picture) -> np.ndarray:
+    """A light grey copy of the picture: the backdrop for pixel attributions, whose colours
+    must not mix with the photo's."""
+    gray = to_rgb_array(image).mean(axis=-1, keepdims=True)
+    return np.repeat(0.35 + 0.5 * gray, 3, axis=-1)

@@ -4,20 +4,34 @@ The notebooks import them as ``from xai_helpers.exercises import check_...``. Ea
 the learner's code on inputs it makes itself, compares with the package's implementation and,
 when they differ, names the usual mistake (a missing ReLU, a forgotten normalisation, a sum
 instead of a mean, a flipped sign …) without showing the answer.
-"""
-from .feedback import ExerciseError
-from .nb00_setup import check_preprocess
-from .nb01_cam import check_cam_from_features
-from .nb02_grad_cam import check_xgradcam_weights
-from .nb03_guided import check_deconv_relu
-from .nb04_gradients import check_smoothgrad
-from .nb05_lime import check_lime_kernel
-from .nb06_igos import check_total_variation
-from .nb07_lrp import check_epsilon_rule
-from .nb08_video import check_smoothing
-from .nb09_evaluation import check_pointing_game
 
-__all__ = ["ExerciseError", "check_preprocess", "check_cam_from_features",
-           "check_xgradcam_weights", "check_deconv_relu", "check_smoothgrad",
-           "check_lime_kernel", "check_total_variation", "check_epsilon_rule", "check_smoothing",
-           "check_pointing_game"]
+Every checker in a notebook module's ``__all__`` is collected here, so a new checker needs no
+change to this file.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from .feedback import ExerciseError
+
+#: The notebook modules, in notebook order (``nb00_setup``, ``nb01_cam`` …).
+NOTEBOOK_MODULES = tuple(
+    importlib.import_module(f"{__package__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name)
+    if info.name.startswith("nb") and info.name[2:4].isdigit())
+
+__all__ = ["ExerciseError"]
+for _module in NOTEBOOK_MODULES:
+    for _name in _module.__all__:
+        if _name in ("QUESTIONS", "WRONG_SOLUTIONS"):
+            continue
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)
+
+#: Realistic wrong solutions per graded solution cell (``grade_id`` → cell sources): each
+#: checker must reject them; the nbgrader round trip grades them.
+WRONG_SOLUTIONS: dict[str, list[str]] = {
+    grade_id: list(sources) for module in NOTEBOOK_MODULES
+    for grade_id, sources in getattr(module, "WRONG_SOLUTIONS", {}).items()}

@@ -8,27 +8,14 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from . import (
-    nb00_setup,
-    nb01_cam,
-    nb02_grad_cam,
-    nb03_guided,
-    nb04_gradients,
-    nb05_lime,
-    nb06_igos,
-    nb07_lrp,
-    nb08_video,
-    nb09_evaluation,
-)
+from .exercises import NOTEBOOK_MODULES
 from .feedback import Question
 
 __all__ = ["Question", "QUESTIONS", "answer", "quiz"]
 
 #: Every question, by id, in notebook order (each notebook's module holds its own).
 QUESTIONS: dict[str, Question] = {
-    key: question for module in (nb00_setup, nb01_cam, nb02_grad_cam, nb03_guided,
-                                 nb04_gradients, nb05_lime, nb06_igos, nb07_lrp, nb08_video,
-                                 nb09_evaluation)
+    key: question for module in NOTEBOOK_MODULES
     for key, question in getattr(module, "QUESTIONS", {}).items()}
 
 
