@@ -43,3 +43,14 @@ def shapes_test():
     from xai_helpers import make_shapes
 
     return make_shapes(300, seed=99)
+
+
+@pytest.fixture(autouse=True)
+def english_unless_a_test_says_otherwise():
+    """Tests read English messages; a learner's ``XAI_LANG=zh`` must not change that, and a test
+    that switches to Chinese must not leave it switched."""
+    from xai_helpers import set_language
+
+    set_language("en")
+    yield
+    set_language("en")

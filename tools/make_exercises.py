@@ -7,7 +7,8 @@ a public checker from :mod:`xai_helpers.exercises` and holds extra checks betwee
 ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``. A teacher can put the notebooks into
 an nbgrader course as they are.
 
-Without nbgrader, this module writes ``exercises/NN_name.ipynb`` for every notebook: each
+Without nbgrader, this module writes ``exercises/NN_name.ipynb`` for every notebook (and
+``exercises/zh/NN_name.ipynb`` for the Chinese edition in ``notebooks/zh/``): each
 solution replaced by ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` (at the
 solution's indentation), hidden tests removed, outputs cleared. ``--check`` only compares and
 fails when the committed copies have drifted from the notebooks (the test suite runs it).
@@ -24,11 +25,14 @@ import nbformat
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["student_source", "student_notebook", "write_exercises", "NOTEBOOKS_DIR",
-           "EXERCISES_DIR"]
+__all__ = ["student_source", "student_notebook", "write_exercises", "write_all", "NOTEBOOKS_DIR",
+           "EXERCISES_DIR", "EDITIONS"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 EXERCISES_DIR = REPO_ROOT / "exercises"
+#: Each edition's notebooks and where its student copies go.
+EDITIONS = {"en": (NOTEBOOKS_DIR, EXERCISES_DIR),
+            "zh": (NOTEBOOKS_DIR / "zh", EXERCISES_DIR / "zh")}
 _SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*$",
                        re.DOTALL | re.MULTILINE)
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*"
@@ -84,13 +88,23 @@ def write_exercises(check: bool = False, notebooks: Path = NOTEBOOKS_DIR,
     return changed
 
 
+def write_all(check: bool = False) -> list[str]:
+    """:func:`write_exercises` for every edition in :data:`EDITIONS` that exists."""
+    changed = []
+    for edition, (notebooks, exercises) in EDITIONS.items():
+        if notebooks.is_dir():
+            prefix = "" if edition == "en" else f"{edition}/"
+            changed += [prefix + name for name in write_exercises(check, notebooks, exercises)]
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/make_exercises.py",
                                      description="Generate the student copies in exercises/.")
     parser.add_argument("--check", action="store_true",
                         help="do not write; fail if exercises/ differs from the notebooks")
     args = parser.parse_args(argv)
-    changed = write_exercises(check=args.check)
+    changed = write_all(check=args.check)
     if args.check and changed:
         print("exercises/ is out of date with notebooks/: " + ", ".join(changed)
               + "\nRun: python tools/make_exercises.py", file=sys.stderr)

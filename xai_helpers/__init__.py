@@ -31,7 +31,7 @@ except PackageNotFoundError:                   # running from a source tree that
 #: Where each public name lives, family by family (the order of the notebooks).
 _MODULES: dict[str, tuple[str, ...]] = {
     "core.config": ("FAST", "REPO_ROOT", "DATA_DIR", "TEST_IMG_DIR", "seed_everything",
-                    "device_of"),
+                    "device_of", "LANGUAGES", "language", "set_language"),
     "core.images": ("ImageSource", "load_image", "test_image_path", "list_test_images",
                     "MAX_PIXELS"),
     "core.preprocessing": ("Preprocessing", "IMAGENET_PREPROCESSING",
@@ -77,7 +77,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
                              "lrp_relevance"),
     "registry": ("Method", "METHODS", "CAM_METHODS", "method_named", "cam_method", "explain",
                  "estimate_seconds", "edge_map"),
-    "evaluation.metrics": ("Curve", "deletion_curve", "insertion_curve", "pointing_game",
+    "evaluation.metrics": ("Curve", "deletion_curve", "insertion_curve", "superpixel_deletion",
+                           "pointing_game",
                            "energy_in_mask", "average_drop_increase", "sparseness",
                            "rank_correlation"),
     "evaluation.sanity": ("parametric_layers", "cascading_randomisation",
@@ -93,7 +94,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "video.files": ("SAMPLE_VIDEO", "VideoError", "VideoInfo", "video_info", "read_frames",
                     "check_output_path", "VideoWriter"),
     "video.explain": ("FRAME_METHODS", "CamSmoother", "FrameExplainer", "FrameExplanation",
-                      "render_frame", "LabelPainter", "VideoResult", "explain_video"),
+                      "render_frame", "LabelPainter", "label_font_size", "VideoResult",
+                      "explain_video", "stage_seconds"),
     "video.webcam": ("NoCameraError", "Camera", "VirtualCamera", "open_camera", "LiveCAMView"),
     "course.quiz": ("Question", "QUESTIONS", "answer", "quiz"),
 }

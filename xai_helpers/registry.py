@@ -301,7 +301,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     _cam_method(IntegratedGradCAM, "积分 Grad-CAM", "Sattarzadeh et al., ICASSP 2021",
                 per_frame=False, names={"n_steps": "n_steps"}, defaults={"n_steps": 32},
                 passes=lambda m, x, layer, s: s["n_steps"]),
-    Method("Saliency", "显著图", "gradient", "Simonyan et al., ICLR-W 2014",
+    Method("Saliency", "梯度显著图", "gradient", "Simonyan et al., ICLR-W 2014",
            lambda m, x, t, layer: collapse_channels(saliency(m, x, t.tolist())), _one),
     Method("SmoothGrad", "平滑梯度", "gradient", "Smilkov et al., 2017",
            lambda m, x, t, layer, n_samples, sigma: collapse_channels(
@@ -341,7 +341,9 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            lambda m, x, t, layer, n_masks: rise(m, x, t.tolist(), n_masks=n_masks),
            lambda m, x, layer, s: s["n_masks"], defaults={"n_masks": 1000}, backward=False),
     # each iteration: the path gradient (ig_steps forward + backward) and a line search that
-    # evaluates the path about once or twice more (counted as one pass per point)
+    # evaluates the path about once or twice more (counted as one pass per point). 10 iterations
+    # keep the explorer and notebook 09's table affordable on a CPU; the authors' code runs 15
+    # iterations with 20 path points (notebook 06, `xh.igos` defaults)
     Method("I-GOS", "积分梯度优化显著图", "optimisation", "Qi, Khorram, Li, AAAI 2020", _igos,
            lambda m, x, layer, s: 2 * s["iterations"] * s["ig_steps"],
            defaults={"iterations": 10, "ig_steps": 20}),
@@ -350,7 +352,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("LRP α-β", "逐层相关性传播 α-β", "relevance", "Bach et al., PLoS ONE 2015",
            lambda m, x, t, layer, alpha, beta: _lrp(m, x, t, layer, alpha=alpha, beta=beta),
            lambda m, x, layer, s: 2, defaults={"alpha": 1.0, "beta": 0.0}),
-    Method("Edge detector", "边缘检测（基线）", "baseline", "Adebayo et al., NeurIPS 2018",
+    Method("Edge detector", "边缘检测器（对照）", "baseline", "Adebayo et al., NeurIPS 2018",
            lambda m, x, t, layer: edge_map(x), lambda m, x, layer, s: 0),
 ]}
 

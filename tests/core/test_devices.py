@@ -7,7 +7,9 @@ exactly as CPU and CUDA tensors do), so a helper that creates a tensor without
 ``device=`` fails here as it would on a GPU. Meta tensors hold no data, so methods whose
 control flow reads values (Score-CAM's unique masks, occlusion's and LIME's bookkeeping,
 I-GOS's random generator, the edge map, Ablation-CAM's skipped empty channels, Guided IG's
-quantile steps) are left to the CUDA test and to the source check.
+quantile steps) are left to the CUDA test and to the source check, and so are SS-CAM and IS-CAM:
+they share Score-CAM's masking code and run one forward pass per channel and sample, which on
+the meta device (shapes worked out in Python, op by op) takes minutes.
 """
 import ast
 
@@ -19,7 +21,8 @@ from xai_helpers.registry import METHODS
 
 DATA_DEPENDENT = {"Score-CAM", "Occlusion", "LIME", "I-GOS", "Edge detector", "Ablation-CAM",
                   "Guided IG"}
-SETTINGS = {"n_samples": 2, "n_steps": 2, "num_samples": 4, "iterations": 1}
+SLOW_ON_META = {"SS-CAM", "IS-CAM"}
+SETTINGS = {"n_samples": 2, "n_steps": 2, "num_samples": 4, "iterations": 1, "n_masks": 8}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def meta_model():
     return xh.load_model(device="cpu", pretrained=False).to("meta")
 
 
-@pytest.mark.parametrize("name", [n for n in METHODS if n not in DATA_DEPENDENT])
+@pytest.mark.parametrize("name", [n for n in METHODS if n not in DATA_DEPENDENT | SLOW_ON_META])
 def test_every_method_computes_on_the_models_device(meta_model, name):
     x = torch.empty(2, 3, 224, 224, device="meta")
     method = METHODS[name]

@@ -147,3 +147,24 @@ def test_plot_helpers_return_fig_and_axes():
     fig2, ax2 = plt.subplots()
     assert viz.show_heatmap(np.zeros((4, 4, 3)), np.ones((2, 2)), ax=ax2, colorbar=True)[1] is ax2
     plt.close("all")
+
+
+def test_the_title_states_the_scale_and_the_clipping_the_colour_bar_the_units():
+    """The policy says it in the figure: which scale (with several maps), which quantile, and
+    what the colours mean. A single map has nothing to share a scale with."""
+    picture = np.zeros((8, 8, 3))
+    ramp = np.linspace(0, 1, 64).reshape(8, 8)
+    fig, _ = viz.compare_maps(picture, {"a": ramp, "b": 2 * ramp}, kind="pixels",
+                              units="|gradient|")
+    title = fig.get_suptitle()
+    assert "one colour scale" in title and "99% quantile" in title
+    assert fig.axes[-1].get_ylabel() == "|gradient|"                     # the shared colour bar
+    fig, _ = viz.compare_maps(picture, {"only": ramp - 0.5}, kind="signed", quantile=0.995)
+    assert fig.get_suptitle() == "colours clipped at the 99.5% quantile"
+    fig, _ = viz.compare_maps(picture, {"only": ramp})                   # cam, one map: no title
+    assert fig.get_suptitle() == ""
+    fig, axes = viz.compare_maps(picture, {"a": ramp - 0.5, "b": 0.5 - ramp}, kind="signed",
+                                 scale="each", units="logit")
+    colour_bars = [ax for ax in fig.axes if ax not in list(axes)]
+    assert len(colour_bars) == 2 and all(ax.get_ylabel() == "logit" for ax in colour_bars)
+    plt.close("all")

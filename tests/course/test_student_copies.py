@@ -15,7 +15,7 @@ from make_exercises import (  # noqa: E402  (a repository tool, not package code
     EXERCISES_DIR,
     NOTEBOOKS_DIR,
     student_source,
-    write_exercises,
+    write_all,
 )
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -28,12 +28,12 @@ def _cells(path, kind):
 
 
 def test_student_copies_are_up_to_date():
-    assert write_exercises(check=True) == [], "run: python tools/make_exercises.py"
+    assert write_all(check=True) == [], "run: python tools/make_exercises.py"
     assert sorted(p.name for p in EXERCISES_DIR.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS[1:10], ids=lambda p: p.stem[:2])
-def test_notebooks_01_to_09_have_a_graded_coding_exercise(path):
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem[:2])
+def test_every_notebook_has_a_graded_coding_exercise(path):
     solutions, checks = _cells(path, "solution"), _cells(path, "grade")
     assert solutions and checks
     for cell in checks:
@@ -95,10 +95,11 @@ def _features():
 
 
 CHECKERS = {
-    "00": ("my_preprocess", lambda f, c: ex.check_preprocess(f)),
-    "01": ("cam_from_features", lambda f, c: ex.check_cam_from_features(f, *_features(), 1)),
-    "02": ("MyXGradCAM", lambda f, c: ex.check_xgradcam_weights(f, c["model"], c["x"], 235,
-                                                                "_blocks.15")),
+    "00": ("my_preprocess", lambda f, c: ex.check_my_preprocess(f)),
+    "01": ("class_difference_map",
+           lambda f, c: ex.check_class_difference(f, *_features(), 1, 2)),
+    "02": ("MyGradCAMPlusPlus", lambda f, c: ex.check_gradcam_pp_weights(
+        f, c["model"], c["x"], 235, "_blocks.15")),
     "03": ("DeconvReLU", lambda f, c: ex.check_deconv_relu(f)),
     "04": ("my_smoothgrad", lambda f, c: ex.check_smoothgrad(f, c["model"], c["x"], 235)),
     "05": ("lime_kernel", lambda f, c: ex.check_lime_kernel(
@@ -120,7 +121,7 @@ def test_solutions_pass_and_stubs_fail_the_checker(key, context, capsys):
     exec(compile(solution, f"{path.name}:solution", "exec"), solved)
     exec(compile(student, f"{path.name}:stub", "exec"), stubbed)
     run_check(solved[name], context)                                # the answer passes
-    assert capsys.readouterr().out.strip().endswith(("Correct.", "matches."))
+    assert capsys.readouterr().out.strip().endswith(("Correct.", "matches.", "orientations."))
     with pytest.raises(NotImplementedError):                         # the stub does not
         run_check(stubbed[name], context)
 
@@ -160,3 +161,16 @@ def test_student_check_cells_fail_on_the_stubs(key, context):
     exec(compile(stub, f"{path.name}:stub", "exec"), namespace)
     with pytest.raises(NotImplementedError):
         exec(compile(check, f"{path.name}:check", "exec"), namespace)
+
+
+def test_the_teachers_guide_lists_every_graded_exercise():
+    """docs/teaching.md's exercise table names each checker a check cell calls, and the quiz
+    count it states is the real one."""
+    guide = (xh.REPO_ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    graded = sum(len(_cells(path, "grade")) for path in NOTEBOOKS)
+    assert f"{graded} graded coding exercises" in " ".join(guide.split())
+    for path in NOTEBOOKS:
+        for cell in _cells(path, "grade"):
+            for checker in re.findall(r"import (check_\w+)", cell.source):
+                assert f"`{checker}`" in guide, f"docs/teaching.md does not list {checker}"
+    assert f"{len(xh.QUESTIONS)} quiz questions" in guide

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 NOTEBOOKS = ["02_grad_cam_internals.ipynb", "10_explorer.ipynb"]
 RUN_TIMEOUT_MS = 480_000          # Run All of a notebook on a loaded machine

@@ -9,8 +9,12 @@ library such as zennit (Anders et al., 2021) can apply them:
    per channel, :math:`y = s\\,(z - \\mu) + \\beta` with :math:`s = \\gamma / \\sqrt{\\sigma^2 +
    \\epsilon}`, so ``conv -> BN`` is one convolution with weight :math:`s\\,w` and bias
    :math:`s\\,(b - \\mu) + \\beta`. LRP then sees one linear layer, not two.
-2. **One activation module per call site.** The original reuses a single ``nn.ReLU6`` (``_swish``)
-   at 33 places; a library that attaches rules to modules would mix them up.
+2. **One activation module per call site.** ``xh.load_model()``'s EfficientNet-Lite0 has 18
+   ``nn.ReLU6`` modules used at 33 call sites: every block calls its own ``_swish`` after the
+   expansion and after the depthwise convolution (block 0, without expansion, once), the stem
+   calls the model's ``_swish`` and the head its ``_head_act``. A library that attaches rules
+   to modules would mix the two calls of a block's module up. The copy has 33 modules, each
+   called once (counted in ``notebooks/07_lrp.ipynb``).
 3. **Residual sums as modules.** ``x + inputs`` is invisible to hooks; zennit's ``Sum`` module
    (over a stacked last axis) receives its own rule, which splits relevance in proportion to
    the two summands.
@@ -175,7 +179,7 @@ def without_biases(model: nn.Module) -> nn.Module:
 LRP_COMPOSITES = {
     # zB for the pixels, γ for the convolutions, ε for the dense layer (as in xh.lrp)
     "epsilon_gamma_box": lambda low, high: EpsilonGammaBox(low=low, high=high, gamma=0.25),
-    # flat for the pixels, z+ for convolutions, ε for dense: zennit's advice for ResNets
+    # flat for the pixels, z+ for convolutions, ε for dense: zennit's EpsilonPlusFlat
     "epsilon_plus_flat": lambda low, high: EpsilonPlusFlat(),
     # ε everywhere: relevance is conserved up to what biases absorb (noisy maps: the gradient's)
     "epsilon": lambda low, high: LayerMapComposite(layer_map_base() + [(Linear, Epsilon(1e-9))]),

@@ -1,4 +1,5 @@
-"""Gradient attributions on the input: saliency, SmoothGrad and Integrated Gradients.
+"""Gradient attributions on the input: saliency, SmoothGrad (and its variants), Integrated
+Gradients and GradientSHAP.
 
 All three explain a target score :math:`y^c` with the gradient :math:`\\partial y^c/\\partial x`
 of that score with respect to the input pixels, so the attribution has the input's shape
@@ -9,9 +10,16 @@ of that score with respect to the input pixels, so the attribution has the input
   workshop 2014): :math:`|\\partial y^c / \\partial x|`.
 - **SmoothGrad** (Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017): average
   the saliency of :math:`n` noisy copies :math:`x + \\mathcal{N}(0, \\sigma^2)`.
+  **SmoothGrad²** (Hooker et al., "A Benchmark for Interpretability Methods in Deep Neural
+  Networks", NeurIPS 2019) averages the *squares* of the noisy attributions (not the square of
+  their mean); **VarGrad** (Adebayo et al., "Local Explanation Methods for Deep Neural Networks
+  Lack Sensitivity to Parameter Values", arXiv:1810.03307, 2018) takes their variance.
+  :func:`noise_tunnel` applies the three to any attribution (captum's ``NoiseTunnel``).
 - **Integrated Gradients** (Sundararajan, Taly, Yan, "Axiomatic Attribution for Deep
   Networks", ICML 2017, Eq. 1): :math:`(x - x') \\odot \\int_0^1 \\partial y^c(x' + \\alpha(x -
-  x'))/\\partial x \\, d\\alpha`; its sum equals :math:`y^c(x) - y^c(x')` (completeness).
+  x'))/\\partial x \\, d\\alpha`; its sum equals :math:`y^c(x) - y^c(x')` (completeness), up
+  to the error of the quadrature. Other paths and baselines (Guided IG, Blur IG, Enhanced IG)
+  are in ``paths.py``.
 - **GradientSHAP** (Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions",
   NeurIPS 2017; captum's ``GradientShap``): the expectation of :math:`(x - x') \\odot
   \\partial y^c(x' + \\alpha (x - x'))/\\partial x` over random baselines :math:`x'`, random
@@ -42,6 +50,11 @@ def input_gradients(model: torch.nn.Module, x: torch.Tensor,
 
     The images are independent (the model runs in eval mode), so one backward pass of the
     summed scores gives every image's own gradient.
+
+    Example:
+        >>> grads = input_gradients(model, x, target=235)          # doctest: +SKIP
+        >>> grads.shape                                              # signed, like x
+        torch.Size([1, 3, 224, 224])
     """
     x = check_batch(x, model).detach().to(device_of(model)).requires_grad_(True)
     with eval_mode(model), torch.enable_grad():
@@ -69,13 +82,22 @@ def smoothgrad(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
         model, x, target: As in :func:`saliency`.
         n_samples: Noisy copies per image.
         sigma: Noise standard deviation, in the units of ``x`` (normalised inputs). The paper
-            suggests 10–20% of the input range: EfficientNet inputs span 2, so 0.2–0.4.
+            suggests 10–20% of the input range: EfficientNet inputs span 2, so 0.2–0.4 (the
+            default 0.15 is a lighter 7.5 %).
         kind: ``"smoothgrad"`` (mean), ``"smoothgrad_sq"`` (mean of squares — not the square
             of the mean) or ``"vargrad"`` (variance), the three of captum's ``NoiseTunnel``.
-        absolute: Average :math:`|g|` (saliency, as captum's ``Saliency``) or signed :math:`g`.
+        absolute: Combine :math:`|g|` (saliency, as captum's ``Saliency``) or signed :math:`g`.
+            VarGrad as its paper defines it is the variance of the signed gradients:
+            ``kind="vargrad", absolute=False``; with ``absolute=True`` it is the variance of
+            :math:`|g|` (captum's ``NoiseTunnel(Saliency)`` with ``abs=True``).
 
     The noise is drawn as captum's ``NoiseTunnel`` draws it, so after the same
     ``torch.manual_seed`` the two give the same result.
+
+    Example:
+        >>> torch.manual_seed(0)                                    # doctest: +SKIP
+        >>> attr = smoothgrad(model, x, 235, n_samples=25, sigma=0.3)
+        >>> heat = collapse_channels(attr)                          # (N, H, W)
     """
     return noise_tunnel(saliency if absolute else input_gradients, model, x, target,
                         n_samples=n_samples, sigma=sigma, kind=kind)
@@ -87,9 +109,13 @@ def noise_tunnel(attribute: Callable, model: torch.nn.Module, x: torch.Tensor,
     """Any attribution averaged over noisy copies of the input (captum's ``NoiseTunnel``).
 
     ``attribute(model, noisy_x, targets, **settings)`` runs on all ``n_samples`` copies of
-    every image at once; ``kind`` is ``"smoothgrad"`` (mean), ``"smoothgrad_sq"`` (mean of the
-    squares — not the square of the mean) or ``"vargrad"`` (variance). The noise is drawn as
-    captum draws it, so with the same seed the two agree.
+    every image at once (targets repeated per copy; ``None`` means each clean image's top
+    class); ``kind`` is ``"smoothgrad"`` (mean, Smilkov et al. 2017), ``"smoothgrad_sq"`` (mean
+    of the squares — not the square of the mean; Hooker et al. 2019) or ``"vargrad"``
+    (variance, Adebayo et al. 2018). ``sigma`` is the noise's standard deviation in the units
+    of ``x``. The noise is drawn as captum draws it (one ``torch.normal`` call for all copies),
+    so after the same ``torch.manual_seed`` the two agree (over Integrated Gradients:
+    ``tests/attribution/test_paths.py``).
 
     Example:
         >>> attr = noise_tunnel(integrated_gradients, model, x, 235, n_samples=4,
@@ -167,6 +193,11 @@ def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: Target
     Returns:
         (N, 3, H, W). Multiplying the averaged gradient by :math:`(x - x')` is what makes the
         attributions add up to :math:`y^c(x) - y^c(x')` (see :func:`convergence_delta`).
+
+    Example:
+        >>> black = torch.full_like(x, -1.0)                 # doctest: +SKIP
+        >>> attr = integrated_gradients(model, x, 235, baseline=black, n_steps=50)
+        >>> convergence_delta(model, attr, x, 235, black)    # small: completeness
     """
     x = check_batch(x, model).detach().to(device_of(model))
     baseline = torch.as_tensor(baseline, dtype=x.dtype, device=x.device).expand_as(x)
@@ -233,7 +264,13 @@ def gradient_shap(model: torch.nn.Module, x: torch.Tensor, target: Target = None
 def convergence_delta(model: torch.nn.Module, attributions: torch.Tensor, x: torch.Tensor,
                       target: Target, baseline: torch.Tensor | float = 0.0) -> torch.Tensor:
     """Completeness check for Integrated Gradients, per image:
-    :math:`\\sum \\text{attr} - (y^c(x) - y^c(x'))` (0 for the exact integral)."""
+    :math:`\\sum \\text{attr} - (y^c(x) - y^c(x'))` (0 for the exact integral; captum's
+    ``return_convergence_delta=True`` gives the same number).
+
+    Example:
+        >>> attr = integrated_gradients(model, x, 235)                 # doctest: +SKIP
+        >>> convergence_delta(model, attr, x, 235)                      # tensor([...]), per image
+    """
     x = check_batch(x, model).detach().to(device_of(model))
     baseline = torch.as_tensor(baseline, dtype=x.dtype, device=x.device).expand_as(x)
     with eval_mode(model), torch.no_grad():
@@ -248,6 +285,10 @@ def collapse_channels(attr: torch.Tensor, how: str = "max_abs") -> torch.Tensor:
     Args:
         how: ``"max_abs"`` (max of :math:`|a|` over RGB, the saliency-map convention),
             ``"sum"`` (signed sum, keeps positive and negative evidence) or ``"sum_abs"``.
+
+    Example:
+        >>> collapse_channels(torch.tensor([[[[1.0]], [[-3.0]], [[2.0]]]])).item()
+        3.0
     """
     if how == "max_abs":
         return attr.abs().amax(dim=-3)

@@ -6,6 +6,11 @@ colour), score each perturbed image, weight the samples by their closeness to th
 (a kernel on the cosine distance of the on/off vectors), and fit a weighted ridge regression
 from on/off vectors to scores: its coefficients are the superpixels' importances.
 
+A CAM can enter as a *prior* (``weighted_ridge(..., prior=m)``, with :math:`m_s` the mean CAM
+over superpixel :math:`s`): a per-feature ridge penalty :math:`\\alpha/m_s^2`, i.e.
+:math:`\\beta_s \\sim \\mathcal N(0, \\sigma^2 m_s^2/\\alpha)`. Superpixels the CAM ignores are
+shrunk to 0 unless the samples insist; the coefficients keep LIME's units.
+
 Taught in ``notebooks/05_lime.ipynb``.
 """
 from __future__ import annotations
@@ -104,9 +109,9 @@ def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments:
     filled = means[:, segments]                                                # (3, H, W)
     fast = inference_copy(model)
     probabilities = []
+    batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]))
     with torch.inference_mode():                     # the copy is already in eval mode
-        batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]))
-    for rows in masks.to(x.device).split(batch_size):
+        for rows in masks.to(x.device).split(batch_size):
             keep = rows[:, segments].unsqueeze(1).bool()                       # (b, 1, H, W)
             batch = torch.where(keep, x, filled)
             logits = fast(batch)
@@ -117,22 +122,61 @@ def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments:
 
 
 def weighted_ridge(features: torch.Tensor, y: torch.Tensor, weights: torch.Tensor,
-                   alpha: float = 1.0) -> tuple[torch.Tensor, float]:
-    """Ridge regression with sample weights and an intercept (scikit-learn's ``Ridge``).
+                   alpha: float = 1.0, prior: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, float]:
+    """Ridge regression with sample weights and an intercept (scikit-learn's ``Ridge``), with an
+    optional prior scale per feature.
 
-    Minimises :math:`\\sum_n w_n (y_n - b - z_n^\\top\\beta)^2 + \\alpha \\lVert\\beta\\rVert^2`:
-    centre with weighted means, then solve
-    :math:`(Z_c^\\top W Z_c + \\alpha I)\\,\\beta = Z_c^\\top W y_c`.
+    Minimises :math:`\\sum_n w_n (y_n - b - z_n^\\top\\beta)^2 + \\alpha \\sum_s \\beta_s^2 / m_s^2`
+    (:math:`m_s = 1` without ``prior``, LIME's ridge): centre with weighted means, then solve
+    :math:`(Z_c^\\top W Z_c + \\alpha\\,\\mathrm{diag}(1/m^2))\\,\\beta = Z_c^\\top W y_c`.
+
+    The penalty :math:`\\alpha\\beta_s^2/m_s^2` is a Gaussian prior
+    :math:`\\beta_s \\sim \\mathcal N(0, \\sigma^2 m_s^2/\\alpha)`: a feature with a small prior
+    scale :math:`m_s` (e.g. a superpixel where the CAM is low) is shrunk towards 0 more, one with
+    :math:`m_s = 0` gets exactly 0, and with plenty of data every coefficient still tends to its
+    least-squares value — in the same units as LIME's. (The same fit is ridge on the scaled
+    columns :math:`z_s m_s` with coefficients :math:`\\gamma_s = \\beta_s / m_s`; reading
+    :math:`\\gamma` as importance would promote the features with a *small* prior scale.)
+
+    Args:
+        features: (N, S) on/off vectors (LIME's perturbation matrix :math:`Z`).
+        y: (N,) scores.
+        weights: (N,) sample weights :math:`w_n` (LIME's kernel).
+        alpha: Ridge strength (``lime`` uses 1).
+        prior: (S,) non-negative prior scale :math:`m_s` per feature, e.g. the mean CAM over each
+            superpixel (:func:`superpixel_means`); ``None``: all 1.
 
     Returns:
         ``(coefficients (S,), intercept)``.
+
+    Example:
+        >>> z = torch.tensor([[1., 1.], [1., 0.], [0., 1.], [0., 0.]])
+        >>> coef, b = weighted_ridge(z, z @ torch.tensor([2., 1.]), torch.ones(4), alpha=1e-9)
+        >>> [round(v, 4) for v in coef.tolist()], round(b, 4)
+        ([2.0, 1.0], 0.0)
+        >>> weighted_ridge(z, z @ torch.tensor([2., 1.]), torch.ones(4),
+        ...                prior=torch.tensor([1., 0.]))[0][1].item()     # m_s = 0: exactly 0
+        0.0
     """
     z, y, w = features.double(), y.double(), weights.double()
+    if prior is None:
+        penalty = torch.full((z.shape[1],), float(alpha), dtype=z.dtype)
+    else:
+        prior = torch.as_tensor(prior).double().flatten()
+        if prior.shape != (z.shape[1],) or bool((prior < 0).any()) or not bool(
+                torch.isfinite(prior).all()):
+            raise ValueError(f"prior must hold one finite, non-negative scale per feature "
+                             f"({z.shape[1]}), got shape {tuple(prior.shape)}; pass e.g. "
+                             "xh.superpixel_means(cam, segments).")
+        penalty = float(alpha) / prior.clamp_min(1e-300) ** 2
+    free = penalty < 1e300                      # m_s = 0: infinite penalty, coefficient 0
     z_mean = (w @ z) / w.sum()
     y_mean = (w @ y) / w.sum()
-    zc, yc = z - z_mean, y - y_mean
-    lhs = zc.T @ (w[:, None] * zc) + alpha * torch.eye(z.shape[1], dtype=z.dtype)
-    coefficients = torch.linalg.solve(lhs, zc.T @ (w * yc))
+    zc, yc = (z - z_mean)[:, free], y - y_mean
+    lhs = zc.T @ (w[:, None] * zc) + torch.diag(penalty[free])
+    coefficients = torch.zeros(z.shape[1], dtype=z.dtype)
+    coefficients[free] = torch.linalg.solve(lhs, zc.T @ (w * yc))
     return coefficients.float(), float(y_mean - z_mean @ coefficients)
 
 

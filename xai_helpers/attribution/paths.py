@@ -10,12 +10,16 @@ Both choices matter; the methods here change them.
 - **Blur IG** (Xu, Venugopalan, Sundararajan, CVPR 2020): the path runs from the image to a
   fully blurred copy by increasing the blur :math:`\\sigma`; no baseline image is needed, and
   the attributions follow features that blurring destroys (edges and textures first).
-- **Enhanced IG** (Jha, Aicher, Gazzara, Singh, Barash, Genome Biology 2020): baselines from
-  a *contrasting class* (k-means centroids or nearest examples of that class) instead of one
-  black image, a trapezoidal path integral, and the median over several baselines. Its
-  non-linear paths need a generative model (latent-space paths) or a neighbour graph of a data
-  set (shortest paths through training examples); neither carries over to a single photo
-  without one, so they are left out.
+- **Enhanced IG** (Jha, Aicher, Gazzara, Singh, Barash, Genome Biology 2020; the authors'
+  package ``eig`` 0.1.4): baselines from a *contrasting class* (k-means centroids, the
+  examples nearest the sample, or random examples of that class) instead of one black image,
+  a trapezoidal path integral (``np.trapz`` over the path), and the median over several
+  baselines — these carry over to images and are here. Left out, because one photo and a
+  classifier are not enough for them: the *hidden-space* paths (straight lines in the latent
+  space of an autoencoder trained on the data), the *neighbours* paths (shortest paths through
+  a k-nearest-neighbour graph of a training set), and the class-wide significance test (a
+  one-sided t-test of a class's attributions against a random set, Bonferroni-corrected),
+  which is about a class of samples, not one.
 
 SmoothGrad over Integrated Gradients (captum's ``NoiseTunnel``) is :func:`~xai_helpers.noise_tunnel`
 in ``gradients.py``.
@@ -59,7 +63,8 @@ def guided_integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target:
     bound, the ``fraction`` with the smallest :math:`|\\partial y/\\partial x|` move towards
     the line's point :math:`t/T + \\text{max\\_dist}` — all the way, or part-way if that
     covers the rest. Each round adds :math:`\\Delta x \\odot \\nabla y` (the gradient taken at
-    the start of the step). Attributions add up to :math:`y(x) - y(x')` as IG's do.
+    the start of the step). Attributions add up to :math:`y(x) - y(x')`, as IG's do, up to the
+    error of that discretisation.
 
     Kapishnikov, Venugopalan, Avci, Wedin, Terry, Bolukbasi, "Guided Integrated Gradients: an
     Adaptive Path Method for Removing Noise", CVPR 2021. Follows PAIR's ``saliency`` package
@@ -175,7 +180,9 @@ def blur_integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: T
     :math:`\\partial x/\\partial\\sigma \\approx (\\text{blur}(x, \\sigma_i + 0.01) - x_i)/0.01`,
     and :math:`\\text{attr} = -\\sum_i (\\sigma_{i+1} - \\sigma_i)\\,
     \\frac{\\partial x}{\\partial\\sigma} \\odot \\nabla y(x_i)` (minus: the path runs *from*
-    the image). The blurring happens in the model's input space, in float64.
+    the image). The blurring happens in the model's input space, in float64. Attributions add
+    up to :math:`y(x) - y(\\text{blur}(x, \\sigma_{max}))` up to the discretisation error; no
+    baseline image is needed.
 
     Xu, Venugopalan, Sundararajan, "Attribution in Scale and Space", CVPR 2020. Follows PAIR's
     ``saliency`` package (``core/blur_ig.py``; tested equal). Its batched form reuses one
@@ -191,6 +198,10 @@ def blur_integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: T
 
     Returns:
         (N, C, H, W) attributions in float64.
+
+    Example:
+        >>> attr = blur_integrated_gradients(model, x, 235, steps=32)   # doctest: +SKIP
+        >>> attr.sum()        # about y(x) - y(gaussian_blur(x.double(), 50))
     """
     x = check_batch(x, model).detach().to(device_of(model))
     targets = class_ids(model, x, target).tolist()
@@ -219,12 +230,17 @@ def class_baselines(images: torch.Tensor, k: int = 3, how: str = "kmeans",
         images: Preprocessed images of the contrasting class (M, C, H, W).
         k: How many baselines.
         how: ``"kmeans"`` (the centroids of k-means in pixel space, scikit-learn with
-            ``random_state=seed``), ``"nearest"`` (the k images closest to ``near``, in L2) or
-            ``"random"`` (k images drawn at random).
+            ``random_state=seed``), ``"nearest"`` (the k images closest to ``near``, in L2; the
+            ``eig`` package's "close" baselines also skip the very closest one, against
+            outliers) or ``"random"`` (k images drawn at random).
         near: The image to explain, for ``how="nearest"``.
 
     Returns:
         (k, C, H, W) baselines.
+
+    Example:
+        >>> cats = xh.preprocess(model, [path_1, path_2, path_3, path_4])   # doctest: +SKIP
+        >>> baselines = class_baselines(cats, k=2, how="nearest", near=x[0])
     """
     if not 1 <= k <= len(images):
         raise ValueError(f"k must be between 1 and the number of images ({len(images)}), "
@@ -269,7 +285,13 @@ def enhanced_integrated_gradients(model: torch.nn.Module, x: torch.Tensor,
         aggregate: ``"median"`` (the authors') or ``"mean"`` over the baselines.
 
     Returns:
-        (N, C, H, W) attributions.
+        (N, C, H, W) attributions. Each baseline's attributions add up to
+        :math:`y(x) - y(x'_b)` (up to the trapezoid rule's error); their median need not add up
+        to any of these.
+
+    Example:
+        >>> attr = enhanced_integrated_gradients(model, x, 235, baselines,   # doctest: +SKIP
+        ...                                      n_points=32)
     """
     if aggregate not in ("median", "mean"):
         raise ValueError(f"aggregate must be 'median' or 'mean', not {aggregate!r}.")

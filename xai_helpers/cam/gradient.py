@@ -39,8 +39,9 @@ class GradCAMPlusPlus(BaseCAM):
     :math:`w_k = \\sum_{ij} \\alpha_{ij}\\, \\mathrm{ReLU}(g_{ij})` with :math:`g = \\partial y^c /
     \\partial A_k` (the closed form for an exponential score).
 
-    Chattopadhyay et al., "Grad-CAM++: Improved Visual Explanations for Deep Convolutional
-    Networks", WACV 2018, Eq. 19.
+    Chattopadhay, Sarkar, Howlader, Balasubramanian, "Grad-CAM++: Generalized Gradient-based
+    Visual Explanations for Deep Convolutional Networks", WACV 2018, Eq. 19 (arXiv:1710.11063,
+    first titled "Grad-CAM++: Improved Visual Explanations for Deep Convolutional Networks").
     """
 
     display_name = "Grad-CAM++"

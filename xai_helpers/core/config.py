@@ -1,4 +1,5 @@
-"""Workbook-wide settings: fast mode, seeding, where files live, and which device a model uses.
+"""Workbook-wide settings: fast mode, the language, seeding, where files live, and which device a
+model uses.
 
 This is the only module that reads the ``XAI_FAST`` environment variable. Notebooks write
 ``from xai_helpers import FAST`` and then choose sizes in plain sight, e.g.
@@ -13,10 +14,47 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["FAST", "REPO_ROOT", "DATA_DIR", "TEST_IMG_DIR", "seed_everything", "device_of"]
+__all__ = ["FAST", "LANGUAGES", "REPO_ROOT", "DATA_DIR", "TEST_IMG_DIR", "seed_everything",
+           "device_of", "language", "set_language"]
 
 #: True when the environment variable ``XAI_FAST`` is set to 1/true/yes (the tests set it).
 FAST: bool = os.environ.get("XAI_FAST", "0").strip().lower() in {"1", "true", "yes", "on"}
+
+#: The languages of labels, plot titles, widgets, exercise feedback and quizzes.
+LANGUAGES = ("en", "zh")
+_language = os.environ.get("XAI_LANG", "en").strip().lower() or "en"
+
+
+def set_language(lang: str) -> None:
+    """Choose the workbook's language: every ``lang`` argument left out (labels, plot titles,
+    tables, widgets) and the exercise checkers' and quizzes' feedback follow it. The Chinese
+    edition's notebooks start with ``xh.set_language("zh")``; ``XAI_LANG=zh`` does the same.
+
+    Example:
+        >>> set_language("zh"); language()
+        'zh'
+        >>> set_language("en")
+    """
+    global _language
+    _language = _checked_language(lang)
+
+
+def language(lang: str | None = None) -> str:
+    """``lang`` if given (checked), otherwise the workbook's language (see :func:`set_language`).
+
+    Example:
+        >>> language("zh"), language()
+        ('zh', 'en')
+    """
+    return _checked_language(_language if lang is None else lang)
+
+
+def _checked_language(lang) -> str:
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {LANGUAGES}, not {lang!r} "
+                         "(\"en\" for English, \"zh\" for Chinese).")
+    return lang
+
 
 #: Repository root, resolved from this file (never from the working directory: nbval runs a
 #: notebook with ``notebooks/`` as its cwd, pytest runs from the root).

@@ -18,6 +18,8 @@ from matplotlib import font_manager
 from matplotlib import pyplot as plt
 from PIL import ImageFont
 
+from .config import language
+
 __all__ = ["CJK_FAMILY", "cjk_font_path", "use_cjk_font", "resolve_lang", "pil_font"]
 
 CJK_FAMILY = "Noto Sans CJK SC"
@@ -59,10 +61,10 @@ def use_cjk_font() -> bool:
     return True
 
 
-def resolve_lang(lang: str) -> str:
-    """``lang`` itself, or ``"en"`` (with a warning) when Chinese is asked for without the font."""
-    if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' (English) or 'zh' (Chinese), not {lang!r}.")
+def resolve_lang(lang: str | None = None) -> str:
+    """``lang`` (``None``: the workbook's language, see :func:`~xai_helpers.set_language`), or
+    ``"en"`` (with a warning) when Chinese is asked for without the font."""
+    lang = language(lang)
     if lang == "zh" and not use_cjk_font():
         return "en"
     return lang

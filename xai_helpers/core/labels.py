@@ -14,14 +14,14 @@ from typing import Sequence
 import pandas as pd
 import torch
 
-from .config import DATA_DIR
+from .config import DATA_DIR, LANGUAGES, language
 from .models import predict
 from .targets import check_class_id
 
 __all__ = ["LANGS", "NUM_CLASSES", "imagenet_label", "imagenet_labels",
            "search_classes", "search_class_ids", "top_k"]
 
-LANGS = ("en", "zh")
+LANGS = LANGUAGES
 NUM_CLASSES = 1000
 
 
@@ -35,13 +35,11 @@ def _class_table() -> pd.DataFrame:
                        keep_default_na=False).set_index("id")
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"lang must be 'en' (English) or 'zh' (Chinese), not {lang!r}.")
-    return lang
+def _check_lang(lang: str | None) -> str:
+    return language(lang)
 
 
-def imagenet_label(class_id: int, lang: str = "en") -> str:
+def imagenet_label(class_id: int, lang: str | None = None) -> str:
     """The name of ImageNet class ``class_id`` in English (``"en"``) or Chinese (``"zh"``).
 
     Example:
@@ -51,7 +49,7 @@ def imagenet_label(class_id: int, lang: str = "en") -> str:
     return str(_class_table().at[check_class_id(class_id), _check_lang(lang)])
 
 
-def imagenet_labels(lang: str = "en") -> list[str]:
+def imagenet_labels(lang: str | None = None) -> list[str]:
     """All 1000 class names in one language, indexed by class id.
 
     Example:

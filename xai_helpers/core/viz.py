@@ -118,7 +118,7 @@ def overlay_heatmap(image: Picture, cam: Map, alpha: float = 0.5, cmap: str = "j
 
 
 def label_image(image: Picture, pred_class: int, show_class: int | None = None,
-                probability: float | None = None, lang: str = "en") -> Image.Image:
+                probability: float | None = None, lang: str | None = None) -> Image.Image:
     """Write "Pred Class / Show Class" names on a picture, in English or Chinese.
 
     The predicted class is what the model says; the shown class is the one a heatmap
@@ -129,7 +129,8 @@ def label_image(image: Picture, pred_class: int, show_class: int | None = None,
         pred_class: ImageNet id of the predicted class.
         show_class: ImageNet id of the explained class (default: same as ``pred_class``).
         probability: The predicted class's probability, shown in brackets.
-        lang: ``"en"`` or ``"zh"``.
+        lang: ``"en"`` or ``"zh"``; ``None`` (default) uses the workbook's language
+            (:func:`~xai_helpers.set_language`).
 
     Returns:
         A new RGB ``PIL.Image`` with a dark band and white text at the top.
@@ -146,7 +147,7 @@ def label_image(image: Picture, pred_class: int, show_class: int | None = None,
 
 
 def label_band(width: int, pred_class: int, show_class: int | None = None,
-               probability: float | None = None, lang: str = "en",
+               probability: float | None = None, lang: str | None = None,
                font_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """The label band on its own: white text on a half-transparent dark strip.
 
@@ -223,8 +224,11 @@ def show_image(image: Picture, ax=None, title: str | None = None):
 
 def show_heatmap(image: Picture, cam: Map, ax=None, title: str | None = None, alpha: float = 0.5,
                  cmap: str = "jet", vmin: float | None = 0.0, vmax: float | None = 1.0,
-                 colorbar: bool = False):
-    """Show a heatmap over a picture (see :func:`overlay_heatmap`). Returns ``(fig, ax)``."""
+                 colorbar: bool = False, colorbar_label: str | None = None):
+    """Show a heatmap over a picture (see :func:`overlay_heatmap`). Returns ``(fig, ax)``.
+
+    ``colorbar=True`` adds a colour bar for ``[vmin, vmax]``, labelled ``colorbar_label``.
+    """
     use_cjk_font()
     fig, ax = _axes(ax)
     ax.imshow(overlay_heatmap(image, cam, alpha, cmap, vmin, vmax))
@@ -235,7 +239,8 @@ def show_heatmap(image: Picture, cam: Map, ax=None, title: str | None = None, al
         heat = _to_map(cam)
         norm = matplotlib.colors.Normalize(float(heat.min()) if vmin is None else vmin,
                                            float(heat.max()) if vmax is None else vmax)
-        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046)
+        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046,
+                     label=colorbar_label)
     return fig, ax
 
 
@@ -323,7 +328,8 @@ def compare_maps(image: Picture, maps: Mapping[str, Map], normalise: str | None 
         kind: ``"cam"``, ``"pixels"`` or ``"signed"`` (see :data:`MAP_STYLES`): the colour map,
             the overlay opacity, the quantile clipping and, for signed maps, a scale centred on
             zero.
-        quantile: Clip colours at this quantile (default 0.99 for pixel and signed maps).
+        quantile: Clip colours at this quantile (default 0.99 for pixel and signed maps); the
+            figure's title says so, next to the scale (stated when there are several maps).
         alpha, cmap: Override the kind's opacity and colour map.
         ncols: Panels per row.
         size: Panel size in inches.
@@ -364,19 +370,22 @@ def compare_maps(image: Picture, maps: Mapping[str, Map], normalise: str | None 
     for ax, (title, cam) in zip(axes[1:], arrays.items()):
         vmin, vmax = limits[title]
         show_heatmap(backdrop, cam, ax=ax, title=title, alpha=alpha, cmap=cmap, vmin=vmin,
-                     vmax=vmax, colorbar=scale == "each" and kind == "signed")
+                     vmax=vmax, colorbar=scale == "each" and kind == "signed",
+                     colorbar_label=units)
     for ax in axes[panels:]:
         ax.set_axis_off()
-    q = quantile if quantile is not None else (0.99 if kind in ("pixels", "signed") else 1.0)
-    clipped = f", colours clipped at the {q:.0%} quantile" if q < 1 else ""
-    label = (units or ("value" if scale == "shared" else "")) + clipped
     if scale == "shared":
         vmin, vmax = next(iter(limits.values()))
         fig.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(vmin, vmax),
                                                   cmap=cmap), ax=list(axes[:panels]),
-                     fraction=0.02, label=label.strip(", "))
-    fig.suptitle(SCALES[scale] + (f" ({label.strip(', ')})" if scale == "each" and clipped
-                                  else ""), fontsize=9)
+                     fraction=0.02, label=units or "value")
+    # The title states the scale (when there is more than one map to scale) and the clipping.
+    q = quantile if quantile is not None else (0.99 if kind in ("pixels", "signed") else 1.0)
+    heading = [SCALES[scale]] if len(arrays) > 1 else []
+    if q < 1:
+        heading.append(f"colours clipped at the {q * 100:g}% quantile")
+    if heading:
+        fig.suptitle(" — ".join(heading), fontsize=9)
     fig.limits = limits
     return fig, axes
 

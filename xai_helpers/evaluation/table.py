@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core.config import language
 from ..core.targets import class_ids
 from ..registry import METHODS, explain
 from .metrics import (
@@ -113,13 +114,14 @@ def sanity_scores(model: nn.Module, images: torch.Tensor, targets,
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def results_table(results: dict[str, dict[str, float]], lang: str = "en",
+def results_table(results: dict[str, dict[str, float]], lang: str | None = None,
                   sort_by: str | None = "energy") -> pd.DataFrame:
     """The scores as a table, one row per method, headers in English or Chinese.
 
     Args:
         results: From :func:`evaluate_methods` (optionally with a ``"randomised"`` entry).
-        lang: ``"en"`` or ``"zh"`` (method names get their Chinese name too).
+        lang: ``"en"`` or ``"zh"`` (method names get their Chinese name too, where it differs);
+            ``None``: the workbook's language (:func:`~xai_helpers.set_language`).
         sort_by: A key of :data:`COLUMNS`; sorted best first (``None``: as given).
     """
     frame = pd.DataFrame.from_dict(results, orient="index")
@@ -128,10 +130,12 @@ def results_table(results: dict[str, dict[str, float]], lang: str = "en",
             raise ValueError(f"sort_by must be one of {list(frame.columns)}, not {sort_by!r}.")
         higher_is_better = COLUMNS[sort_by][2]
         frame = frame.sort_values(sort_by, ascending=higher_is_better is False)
+    lang = language(lang)
     column = 1 if lang == "zh" else 0
     frame = frame.rename(columns={key: COLUMNS[key][column] for key in frame.columns})
     if lang == "zh":
-        frame.index = [f"{name} {METHODS[name].name_zh}" if name in METHODS else name
+        frame.index = [f"{name} {METHODS[name].name_zh}"
+                       if name in METHODS and METHODS[name].name_zh != name else name
                        for name in frame.index]
     frame.index.name = "方法" if lang == "zh" else "method"
     return frame.round(3)

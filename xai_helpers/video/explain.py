@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..cam.base import normalise_maps
 from ..core.batching import best_batch_size
-from ..core.config import device_of
+from ..core.config import device_of, language
 from ..core.layers import LayerRef
 from ..core.models import load_model, model_spec
 from ..core.targets import check_class_id
@@ -38,7 +38,7 @@ from ..registry import METHODS, method_named
 from .files import VideoWriter, read_frames, video_info
 
 __all__ = ["FRAME_METHODS", "CamSmoother", "FrameExplainer", "FrameExplanation", "render_frame",
-           "LabelPainter", "VideoResult", "explain_video"]
+           "LabelPainter", "label_font_size", "VideoResult", "explain_video", "stage_seconds"]
 
 
 #: The methods cheap enough for every frame: the CAM family but Score-CAM (one forward pass
@@ -173,11 +173,30 @@ class FrameExplainer:
         return FrameExplanation(maps, predicted.cpu(), probability.cpu(), self.cam.classes.cpu())
 
 
-class LabelPainter:
-    """Draws "Pred Class / Show Class" bands on frames, rendering each distinct text once."""
+#: Label text height as a fraction of the frame height: 40 px on a 720-pixel frame, so the
+#: text stays legible when a frame is shown 2 to a row in a notebook (about 0.5× its size).
+LABEL_FONT_FRACTION = 1 / 18
 
-    def __init__(self, lang: str = "en"):
-        self.lang = lang
+
+def label_font_size(frame_height: int) -> int:
+    """The font size (pixels) of the label band on a frame ``frame_height`` pixels high.
+
+    Example:
+        >>> label_font_size(720), label_font_size(120)
+        (40, 14)
+    """
+    return max(14, round(frame_height * LABEL_FONT_FRACTION))
+
+
+class LabelPainter:
+    """Draws "Pred Class / Show Class" bands on frames, rendering each distinct text once.
+
+    The text is :func:`label_font_size` high (a fixed fraction of the frame height), or smaller
+    where a long class name would not fit the width.
+    """
+
+    def __init__(self, lang: str | None = None):
+        self.lang = language(lang)
         self._bands: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def __call__(self, frame: np.ndarray, predicted: int, shown: int,
@@ -185,7 +204,8 @@ class LabelPainter:
         key = (frame.shape[1], frame.shape[0], predicted, shown, round(probability, 2))
         if key not in self._bands:
             self._bands[key] = label_band(frame.shape[1], predicted, shown, round(probability, 2),
-                                          self.lang, font_size=max(14, frame.shape[0] // 24))
+                                          self.lang,
+                                          font_size=label_font_size(frame.shape[0]))
         return draw_label_band(frame, *self._bands[key])
 
 
@@ -245,7 +265,7 @@ def _batches(frames: Iterator[np.ndarray], size: int,
 
 
 def explain_video(source: str | Path, output: str | Path, model: nn.Module | None = None, *,
-                  method: str = "Grad-CAM", target: int | None = None, lang: str = "en",
+                  method: str = "Grad-CAM", target: int | None = None, lang: str | None = None,
                   smoothing: float = 1.0, alpha: float = 0.5, batch_size: int | None = None,
                   max_frames: int | None = None, overwrite: bool = False,
                   progress: bool = True, preset: str = "ultrafast") -> VideoResult:
@@ -312,3 +332,69 @@ def explain_video(source: str | Path, output: str | Path, model: nn.Module | Non
         if writing is not None:
             writing.result()
     return VideoResult(Path(output), writer.frames_written, time.perf_counter() - start, classes)
+
+
+def _per_frame(work, count: int) -> float:
+    start = time.perf_counter()
+    work()
+    return (time.perf_counter() - start) / count
+
+
+def stage_seconds(model: nn.Module, frames: Sequence[np.ndarray],
+                  methods: Sequence[str] = ("CAM", "Grad-CAM"),
+                  batch_size: int | None = None) -> dict[str, float]:
+    """Where the video pipeline's time goes: each stage run alone, in seconds per frame.
+
+    Each stage first runs untimed on one batch (warm-up: first calls allocate memory and pick
+    kernels), then once, timed, over all ``frames``. Stages: ``"squash"`` (resize to the model's
+    input and normalise), one entry per method (the model and the map, on the threads PyTorch
+    uses), ``"draw"`` (colour the map, blend it, draw the label band) and ``"encode"`` (H.264,
+    x264 ``ultrafast``). Decoding is timed by the caller (it needs the file).
+
+    Example:
+        >>> frames = list(read_frames(SAMPLE_VIDEO, stop=8))                  # doctest: +SKIP
+        >>> stage_seconds(load_model(), frames)["Grad-CAM"] < 1               # doctest: +SKIP
+        True
+    """
+    import tempfile
+
+    frames = list(frames)
+    if not frames:
+        raise ValueError("stage_seconds needs at least one frame.")
+    explainers = {name: FrameExplainer(model, name) for name in methods}
+    first = next(iter(explainers.values()))
+    size = batch_size or best_batch_size(model, (3, first.spec.preprocessing.crop,
+                                                 first.spec.preprocessing.crop))
+    chunks = [frames[i:i + size] for i in range(0, len(frames), size)]
+    seconds: dict[str, float] = {}
+
+    def squash(chunks=chunks):
+        return [first.batch(chunk) for chunk in chunks]
+
+    squash(chunks[:1])                                   # warm-up: one batch
+    seconds["squash"] = _per_frame(squash, len(frames))
+    inputs = squash()
+    for name, explainer in explainers.items():
+        def run(inputs=inputs, explainer=explainer):
+            return [explainer.explain(x) for x in inputs]
+        run(inputs[:1])
+        seconds[name] = _per_frame(run, len(frames))
+    explained = first.explain(inputs[0])
+    paint = LabelPainter("en")
+
+    def draw(frames=frames):
+        return [paint(render_frame(frame, explained.maps[0]), int(explained.predicted[0]),
+                      int(explained.shown[0]), float(explained.probability[0]))
+                for frame in frames]
+
+    draw(frames[:1])
+    seconds["draw"] = _per_frame(draw, len(frames))
+    pictures = draw()
+    with tempfile.TemporaryDirectory() as folder:
+        def encode(pictures=pictures):
+            with VideoWriter(Path(folder) / "stages.mp4", 20, overwrite=True) as writer:
+                for picture in pictures:
+                    writer.write(picture)
+        encode(pictures[:size])
+        seconds["encode"] = _per_frame(encode, len(frames))
+    return seconds

@@ -166,7 +166,7 @@ class LiveCAMView:
     """
 
     def __init__(self, model: nn.Module, method: str = "Grad-CAM", *, target: int | None = None,
-                 lang: str = "en", camera=None, camera_index: int = 0, width: int = 640,
+                 lang: str | None = None, camera=None, camera_index: int = 0, width: int = 640,
                  smoothing: float = 0.5, alpha: float = 0.5):
         if camera is None:
             camera, message = open_camera(camera_index)

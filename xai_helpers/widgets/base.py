@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 from ..cam.base import BaseCAM
+from ..core.config import language
 from ..core.hooks import LayerRecorder
 from ..core.labels import imagenet_label, search_class_ids
 from ..core.layers import list_conv_layers
@@ -71,6 +72,10 @@ class ActivationCache:
         if method not in self._methods:
             self._methods[method] = method(self.model, self.layer)
         explainer = self._methods[method]
+        if method._raw_maps is not BaseCAM._raw_maps:
+            # FullGrad, SmoothGrad-CAM++, Integrated Grad-CAM need passes of their own (noisy or
+            # scaled inputs, every bias layer): nothing recorded here can stand in for them
+            return explainer(self.x, class_id)[0]
         grads = self.gradient(class_id) if method.uses_gradients else None
         classes = torch.tensor([class_id], device=self.logits.device)
         with eval_mode(self.model):                   # Score-CAM runs the model again
@@ -133,7 +138,8 @@ class ExplorerBase:
                                                     layout=widgets.Layout(width="560px"))
         self.alpha = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05,
                                          description="Opacity", continuous_update=False)
-        self.lang = widgets.ToggleButtons(options=[("English", "en"), ("中文", "zh")], value=lang)
+        self.lang = widgets.ToggleButtons(options=[("English", "en"), ("中文", "zh")],
+                                           value=language(lang))
         self.status = widgets.Label()
         self._fixed_layers = list(layers) if layers is not None else None
         self._set_model(model)

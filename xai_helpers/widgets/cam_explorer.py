@@ -53,7 +53,7 @@ class CAMExplorer(ExplorerBase):
 
     def __init__(self, model: torch.nn.Module, image: ImageSource,
                  methods: Sequence[str] | Mapping[str, type[BaseCAM]] = DEFAULT_EXPLORER_METHODS,
-                 layers: Sequence[str] | None = None, top: int = 5, lang: str = "en",
+                 layers: Sequence[str] | None = None, top: int = 5, lang: str | None = None,
                  size: int = 320):
         if not isinstance(methods, Mapping):
             methods = {name: CAM_METHODS[name] for name in methods}

@@ -61,7 +61,7 @@ class Explorer(ExplorerBase):
     """
 
     def __init__(self, image: ImageSource = "dog", model: torch.nn.Module | None = None,
-                 method: str = "Grad-CAM", lang: str = "en", size: int = 300,
+                 method: str = "Grad-CAM", lang: str | None = None, size: int = 300,
                  auto_seconds: float = 2.0, settings: dict | None = None):
         self.models = {"efficientnet_lite0": model or load_model()}
         self.auto_seconds = auto_seconds
