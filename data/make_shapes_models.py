@@ -12,8 +12,7 @@ import time
 
 import torch
 
-from xai_helpers.config import DATA_DIR
-from xai_helpers.shapes import make_shapes, shapes_accuracy, train_shapes_cnn
+from xai_helpers import DATA_DIR, make_shapes, shapes_accuracy, train_shapes_cnn
 
 VARIANTS = {
     "clean": dict(cue="none", shuffle_labels=False, epochs=20),
