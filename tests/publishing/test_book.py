@@ -15,6 +15,7 @@ import functools
 import http.server
 import json
 import os
+import posixpath
 import re
 import shutil
 import sys
@@ -294,7 +295,16 @@ def test_page_in_the_browser(browser, site, page_name):
     page.close()
 
 
-def test_search_and_links_between_notebooks(browser, site):
+def _next_link(html_page: Path, here: str) -> str | None:
+    """Where the page's "next" button points, as a path from the book's root."""
+    for tag in re.findall(r"<a\b[^>]*>", html_page.read_text(encoding="utf-8")):
+        if re.search(r'class="[^"]*\bright-next\b', tag):
+            href = re.search(r'href="([^"#]*)', tag).group(1)
+            return posixpath.normpath(posixpath.join(posixpath.dirname(here), href))
+    return None
+
+
+def test_search_and_links_between_notebooks(browser, site, built):
     page, problems = _open(browser, site, "search.html?q=Grad-CAM")
     page.wait_for_selector("#search-results li", timeout=60_000)
     hits = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
@@ -304,9 +314,15 @@ def test_search_and_links_between_notebooks(browser, site):
     page.screenshot(path=str(ARTIFACTS / "search.png"))
     page.close()
 
+    # every "next" link walks the notebooks in order, edition after edition (read from the
+    # pages); the browser clicks two of them: the first, and the step into the next edition
     names = [p.relative_to(xh.REPO_ROOT).with_suffix(".html").as_posix() for p in NOTEBOOKS]
+    pairs = list(zip(names, names[1:]))
+    for here, there in pairs:
+        assert _next_link(built / here, here) == there, (here, there)
+    crossing = [pair for pair in pairs if pair[0].count("/") != pair[1].count("/")]
     page, more = _open(browser, site, names[0])
-    for here, there in zip(names, names[1:]):
+    for here, there in pairs[:1] + crossing[:1]:
         page.goto(f"{site}/{here}")
         page.locator("a.right-next").first.click()
         page.wait_for_load_state("load")

@@ -15,8 +15,8 @@ teacher runs it (docs/teaching.md, "Handing out with nbgrader"):
 Size: autograde executes the submitted notebook once per student (fast mode, like the other
 notebook tests), so CI autogrades a representative subset (``AUTOGRADED``), generation covers
 all notebooks. Notebook 01 (the issue's hand-run case; its check uses the lesson's feature maps
-and weights, so it only works in the executed notebook) is submitted whole, by three students:
-the solution, the stub and its first wrong solution. Notebook 06 (two exercises, pure functions
+and weights, so it only works in the executed notebook) is submitted whole, by two students:
+the solution and its first wrong solution. Notebook 06 (two exercises, pure functions
 of their arguments) is submitted by the solution, the stub and every wrong solution, as a student
 who cleared the lesson's code cells would hand it in (``TRIMMED``: the setup cell, the exercise
 cells and the prose stay; nbgrader grades what is left). Whole notebooks cost about 22 s per
@@ -111,6 +111,7 @@ def _students(name: str, source) -> dict[str, dict[str, str]]:
     most = max((len(WRONG_SOLUTIONS.get(gid, [])) for gid in solution), default=0)
     if name not in TRIMMED and not _every_submission():
         most = min(most, 1)
+        del students["stub"]                # stubs score 0: shown on the trimmed notebooks
     for k in range(most):
         students[f"wrong{k + 1}"] = {
             gid: (WRONG_SOLUTIONS[gid][k] if k < len(WRONG_SOLUTIONS.get(gid, []))
