@@ -821,3 +821,12 @@ def check_heatmap_drawn(model, clip, tmp_path):
         if big.any():                                        # jet's hot end is red
             assert (output[big][:, 0] - original[big][:, 0]).mean() > 20
 
+
+
+def graded_cell(notebook, grade_id: str) -> str:
+    """The source of the notebook cell whose nbgrader ``grade_id`` is ``grade_id``."""
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    return next(c.source for c in cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)

@@ -12,6 +12,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb00_setup as nb00
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "00_setup_and_tour.ipynb"
 SOLUTION_ID = "00_setup_and_tour-preprocess-solution"
 
@@ -24,9 +26,7 @@ MESSAGES = {
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str, name: str) -> dict:

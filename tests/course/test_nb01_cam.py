@@ -11,6 +11,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb01_cam as nb01
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "01_cam_from_scratch.ipynb"
 SOLUTION_ID = "01_cam_from_scratch-difference-solution"
 
@@ -22,9 +24,7 @@ MESSAGES = {
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str, name: str) -> dict:

@@ -12,6 +12,8 @@ from xai_helpers.cam.gradient import plus_plus_weights
 from xai_helpers.course import nb02_grad_cam as nb02
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "02_grad_cam_internals.ipynb"
 PLUS_PLUS_ID = "02_grad_cam_internals-solution"
 SCORE_ID = "02_grad_cam_internals-score-cam-solution"
@@ -32,9 +34,7 @@ def setting(model):
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str, name: str, **extra):

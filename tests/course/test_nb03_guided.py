@@ -10,6 +10,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb03_guided as nb03
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "03_guided_grad_cam.ipynb"
 DECONV_ID = "03_guided_grad_cam-solution"
 BY_HAND_ID = "03_guided_grad_cam-by-hand-solution"
@@ -25,9 +27,7 @@ CHECKERS = {DECONV_ID: (nb03.check_deconv_relu, "DeconvReLU"),
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str, name: str):

@@ -9,6 +9,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb04_gradients as nb04
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "04_captum_occlusion_and_gradients.ipynb"
 SMOOTHGRAD_ID = "04_captum_occlusion_and_gradients-solution"
 IG_ID = "04_captum_occlusion_and_gradients-ig-trapezoid-solution"
@@ -22,9 +24,7 @@ MESSAGES = {
 
 
 def _solution_source(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _function(source: str, name: str):

@@ -9,6 +9,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb05_lime as nb05
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "05_lime.ipynb"
 KERNEL_ID = "05_lime-solution"
 RIDGE_ID = "05_lime-ridge-solution"
@@ -22,9 +24,7 @@ MESSAGES = {
 
 
 def _solution_source(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _function(source: str):

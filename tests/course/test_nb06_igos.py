@@ -8,6 +8,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb06_igos as nb06
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "06_igos.ipynb"
 TV_ID = "06_igos-solution"
 ARMIJO_ID = "06_igos-armijo-solution"
@@ -21,9 +23,7 @@ MESSAGES = {
 
 
 def _solution_source(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _function(source: str):

@@ -10,6 +10,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb07_lrp as nb07
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "07_lrp.ipynb"
 EPSILON_ID = "07_lrp-solution"
 ALPHA_BETA_ID = "07_lrp-alpha-beta-solution"
@@ -24,9 +26,7 @@ NAMES = {EPSILON_ID: "my_epsilon_rule", ALPHA_BETA_ID: "my_alpha_beta_rule"}
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str, name: str, **extra):

@@ -9,6 +9,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb08_video as nb08
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "08_video_and_webcam_cam.ipynb"
 SOLUTION_ID = "08_video_and_webcam_cam-solution"
 
@@ -18,9 +20,7 @@ MESSAGES = ["previous \\*smoothed\\* map", "weights are swapped", "first smoothe
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str) -> dict:

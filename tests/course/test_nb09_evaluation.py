@@ -9,6 +9,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb09_evaluation as nb09
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "09_evaluating_explanations.ipynb"
 POINTING_ID = "09_evaluating_explanations-solution"
 DELETION_ID = "09_evaluating_explanations-deletion-solution"
@@ -24,9 +26,7 @@ CHECKERS = {POINTING_ID: nb09.check_pointing_game, DELETION_ID: nb09.check_delet
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str, **extra) -> dict:

@@ -9,6 +9,8 @@ import xai_helpers as xh
 from xai_helpers.course import nb10_explorer as nb10
 from xai_helpers.exercises import ExerciseError
 
+from checks import graded_cell
+
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "10_explorer.ipynb"
 SOLUTION_ID = "10_explorer-layer-solution"
 
@@ -17,9 +19,7 @@ MESSAGES = ["\\*shallowest\\* layer", "means ≥, not >", "no upsampling", "min-
 
 
 def _cell(grade_id: str) -> str:
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    return next(c.source for c in cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return graded_cell(NOTEBOOK, grade_id)
 
 
 def _run(source: str, **extra) -> dict:
