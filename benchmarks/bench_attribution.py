@@ -1,21 +1,24 @@
 """Attribution speed vs the references at their best settings, and vs the floor, in one run.
 
 Floor for a perturbation method = (number of forward passes) x (the best per-image forward
-time at ANY batch size 1-16, measured in this run: channels_last, inference mode) — the same
-measurement ``xh.best_batch_size`` makes to choose the batch size the methods use.
+time at ANY batch size 1-16, measured in this run on copies of dog.jpg: channels_last,
+inference mode) — the same measurement ``xh.best_batch_size`` makes to choose the batch size
+the methods use.
 Goals (this 2-core machine): occlusion and LIME within 1.1x of the floor and never slower than
 the reference library's best setting.
 Occlusion: window 15, stride 8 (784 passes + 1), dog.jpg; captum with perturbations_per_eval
 1, 2, 4, 8 and 16, the best reported.
 LIME: 500 samples on dog.jpg's quickshift superpixels; the lime package with a batched
 classifier function at batch sizes 1-16 (the best reported) vs xh.lime_samples +
-xh.weighted_ridge.
+xh.weighted_ridge; best of three interleaved rounds for ours and lime at 4, 8 and 16.
 Integrated Gradients: 50 Gauss-Legendre points; captum with its default internal batch (all
 points at once) and with 4.
 RISE: 1000 masks (the registry's setting) vs its floor, 1000 forward passes at the best
 per-image time. Guided IG (200 steps) and Blur IG (100 steps) vs theirs: one forward + backward
 per step, measured at batch 1 (Guided IG's steps depend on each other) and at Blur IG's batch.
 """
+import contextlib
+import io
 import time
 
 import numpy as np
@@ -40,9 +43,10 @@ def once(fn) -> float:
 def main() -> None:
     model = xh.load_model()
     x = xh.preprocess(model, xh.test_image_path("dog"))
-    timings = xh.batch_timings(model, patience=10.0)            # every size, for the floor
+    # every size, on the photograph explained below, for the floor
+    timings = xh.batch_timings(model, patience=10.0, repeats=3, example=x)
     per_image = min(timings.values())
-    chosen = xh.best_batch_size(model)
+    chosen = xh.best_batch_size(model, example=x)
     print("\nPer-image forward time by batch size (channels_last, inference mode): "
           + ", ".join(f"{size}: {seconds * 1000:.1f} ms" for size, seconds in timings.items())
           + f"; the methods use batch {chosen}")
@@ -96,13 +100,20 @@ def main() -> None:
 
     def theirs(size):
         explainer = lime_image.LimeImageExplainer(random_state=0)
-        return explainer.explain_instance(
-            picture.permute(1, 2, 0).numpy().astype(np.float64), classifier_fn, labels=(TARGET,),
-            top_labels=None, num_samples=samples, batch_size=size,
-            segmentation_fn=lambda image: segments.numpy(), random_seed=0)
+        with contextlib.redirect_stderr(io.StringIO()):           # lime's progress bar
+            return explainer.explain_instance(
+                picture.permute(1, 2, 0).numpy().astype(np.float64), classifier_fn,
+                labels=(TARGET,), top_labels=None, num_samples=samples, batch_size=size,
+                segmentation_fn=lambda image: segments.numpy(), random_seed=0)
 
-    ours = once(ours_lime)
-    lime_times = {size: once(lambda: theirs(size)) for size in SIZES}
+    # the machine's speed drifts by 10-20 % over a minute (shared CPUs): the close contenders
+    # (ours and lime at 4, 8, 16) run interleaved, three rounds, best of each; 1 and 2 once
+    lime_times = {size: once(lambda: theirs(size)) for size in SIZES if size < 4}
+    ours = float("inf")
+    for _ in range(3):
+        ours = min(ours, once(ours_lime))
+        for size in (s for s in SIZES if s >= 4):
+            lime_times[size] = min(lime_times.get(size, float("inf")), once(lambda: theirs(size)))
     best_size = min(lime_times, key=lime_times.get)
     rows = [("floor: samples x best per-image forward", samples * per_image),
             (f"ours: xh.lime_samples + weighted_ridge (batch {chosen})", ours),

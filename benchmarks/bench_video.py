@@ -37,10 +37,10 @@ def main() -> None:
     torch.set_num_threads(2)
     model = xh.load_model()
     frames = list(read_frames(SAMPLE_VIDEO, stop=FRAMES))
-    batch = xh.best_batch_size(model)
-    timings = xh.batch_timings(model, patience=10.0)
     explainers = {name: FrameExplainer(model, name) for name in ("CAM", "Grad-CAM")}
     x = explainers["CAM"].batch(frames)
+    batch = xh.best_batch_size(model, example=x[:1])
+    timings = xh.batch_timings(model, patience=10.0, repeats=3, example=x[:1])
     fast = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)
 
     def model_alone(backward: bool):

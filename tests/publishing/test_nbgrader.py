@@ -17,7 +17,8 @@ notebook tests), so CI autogrades a representative subset (``AUTOGRADED``), gene
 all notebooks. Notebook 01 (the issue's hand-run case; its check uses the lesson's feature maps
 and weights, so it only works in the executed notebook) is submitted whole, by two students:
 the solution and its first wrong solution. Notebook 06 (two exercises, pure functions
-of their arguments) is submitted by the solution, the stub and every wrong solution, as a student
+of their arguments) is submitted by the solution, the stub and two wrong solutions per exercise
+(every one of them is rejected by its checker in tests/course), as a student
 who cleared the lesson's code cells would hand it in (``TRIMMED``: the setup cell, the exercise
 cells and the prose stay; nbgrader grades what is left). Whole notebooks cost about 22 s per
 submission here, trimmed ones a few seconds. ``XAI_NBGRADER_ALL=1`` autogrades every notebook
@@ -109,8 +110,11 @@ def _students(name: str, source) -> dict[str, dict[str, str]]:
     solution = {_nbgrader(s)["grade_id"]: _MARKERS.sub("", s.source) for s, _ in pairs}
     students = {"solution": solution, "stub": {}}
     most = max((len(WRONG_SOLUTIONS.get(gid, [])) for gid in solution), default=0)
+    if not _every_submission():
+        # every wrong solution is rejected by its checker in tests/course; here two per
+        # exercise (one for a whole notebook) show that nbgrader carries the rejection through
+        most = min(most, 2 if name in TRIMMED else 1)
     if name not in TRIMMED and not _every_submission():
-        most = min(most, 1)
         del students["stub"]                # stubs score 0: shown on the trimmed notebooks
     for k in range(most):
         students[f"wrong{k + 1}"] = {

@@ -16,7 +16,7 @@ import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -299,7 +299,7 @@ def explain_video(source: str | Path, output: str | Path, model: nn.Module | Non
     explainer = FrameExplainer(model, method, target=target, smoothing=smoothing)
     paint = LabelPainter(lang)
     total = info.frame_count if max_frames is None else min(max_frames, info.frame_count)
-    frames = read_frames(source, stop=max_frames)
+    frames = iter(read_frames(source, stop=max_frames))
     classes: dict[int, int] = {}
 
     def draw_and_write(writer, batch, explained, bar):
@@ -317,8 +317,11 @@ def explain_video(source: str | Path, output: str | Path, model: nn.Module | Non
                  desc=f"{explainer.method_name} → {Path(output).name}") as bar, \
             ThreadPoolExecutor(1, thread_name_prefix="decode") as decoder, \
             ThreadPoolExecutor(1, thread_name_prefix="encode") as encoder:
-        size = batch_size or best_batch_size(model, (3, explainer.spec.preprocessing.crop,
-                                                     explainer.spec.preprocessing.crop))
+        first = next(frames, None)                   # timed by the batch-size probe
+        frames = chain([first], frames) if first is not None else frames
+        crop = explainer.spec.preprocessing.crop
+        size = batch_size or best_batch_size(
+            model, (3, crop, crop), example=None if first is None else explainer.batch([first]))
         batches = iter(_batches(frames, size, explainer))
         upcoming = decoder.submit(next, batches, None)
         writing = None
@@ -364,7 +367,8 @@ def stage_seconds(model: nn.Module, frames: Sequence[np.ndarray],
     explainers = {name: FrameExplainer(model, name) for name in methods}
     first = next(iter(explainers.values()))
     size = batch_size or best_batch_size(model, (3, first.spec.preprocessing.crop,
-                                                 first.spec.preprocessing.crop))
+                                                 first.spec.preprocessing.crop),
+                                         example=first.batch(frames[:1]))
     chunks = [frames[i:i + size] for i in range(0, len(frames), size)]
     seconds: dict[str, float] = {}
 
