@@ -38,7 +38,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
                            "EFFICIENTNET_LITE_PREPROCESSING", "chw_to_hwc", "hwc_to_chw"),
     "core.inputs": ("check_batch", "input_channels"),
     "core.modes": ("eval_mode",),
-    "core.batching": ("best_batch_size", "batch_timings", "set_batch_size"),
+    "core.batching": ("best_batch_size", "batch_timings", "choose_batch_size", "set_batch_size"),
     "core.targets": ("Target", "check_class_id", "select_scores", "class_ids"),
     "core.layers": ("LayerRef", "get_layer", "layer_name", "list_conv_layers"),
     "core.hooks": ("LayerRecorder", "count_hooks"),

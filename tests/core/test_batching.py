@@ -45,8 +45,36 @@ def test_picks_the_lowest_time_per_image_not_per_batch(net):
     # batches, or picking the largest size tried, is wrong here
     COST.update({1: 30, 2: 25, 4: 20, 8: 15, 16: 40})
     assert xh.best_batch_size(net, (3, 8, 8)) == 8
+    assert xh.choose_batch_size({1: 30, 2: 25, 4: 20, 8: 15, 16: 40}) == 8
     timings = xh.batch_timings(net, (3, 8, 8), patience=10.0)
     assert {size: round(s * 1000, 6) for size, s in timings.items()} == COST
+
+
+def test_near_ties_go_to_the_smaller_batch():
+    # within 5 % of the fastest counts as equally fast; a strict minimum would take 8 or 16
+    assert xh.choose_batch_size({1: 0.030, 2: 0.024, 4: 0.0201, 8: 0.0200, 16: 0.0199}) == 4
+    assert xh.choose_batch_size({1: 0.030, 2: 0.024, 4: 0.0220, 8: 0.0200}) == 8
+
+
+def test_a_burst_of_load_does_not_decide_the_winner(net, monkeypatch):
+    """Every size is timed in several rounds and keeps its fastest: a slow moment in one round
+    (here the first round's batches of 4) does not hand the win to another size."""
+    COST.update({1: 30, 2: 25, 4: 15, 8: 20, 16: 40})
+    calls = []
+    real = CostedNet.forward
+
+    def bursty(self, x):
+        calls.append(len(x))
+        out = real(self, x)
+        if calls.count(4) <= 2 and len(x) == 4:
+            CLOCK[0] += 4 * 0.030       # the first round's two batches of 4: 30 ms more per image
+        return out
+
+    monkeypatch.setattr(CostedNet, "forward", bursty)
+    one_round = xh.batch_timings(net, (3, 8, 8), repeats=2)
+    assert one_round[4] == pytest.approx(0.045) and xh.choose_batch_size(one_round) == 2
+    calls.clear()                                    # the same burst in the real probe
+    assert xh.best_batch_size(net, (3, 8, 8)) == 4
 
 
 def test_stops_once_larger_batches_stop_paying(net):
