@@ -110,8 +110,8 @@ def batch_timings(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224),
 
 
 #: Sizes within this factor of the fastest per-image time count as equally fast; the smallest
-#: of them is chosen (less memory, and the masked batches of Score-CAM or occlusion are less
-#: predictable at large sizes than the probe's copies of one image).
+#: of them is chosen: less memory, and the probe's copies of one image only approximate a
+#: method's batches, so a lead of a few per cent is within what the probe can tell.
 TOLERANCE = 1.05
 
 
