@@ -10,11 +10,13 @@ on a 2-core CPU. Sizes within 5 % of the fastest count as equally fast and the s
 is used. The result is kept in memory; :func:`set_batch_size` pins your own choice, and every
 method also takes a ``batch_size=`` argument.
 
-What is timed matters: the methods pass the image they explain (``example=``), and the probe
-runs copies of it. An all-zero batch is no stand-in: on one 2-core CPU it ran EfficientNet-Lite0
-about 35 % slower per image than a photograph (23.8 vs 17.3 ms at batch 4, same run) — the
-time of a forward pass depends on the values, not only on the shape. Without an example the
-probe uses smooth random noise, closer to a photograph than zeros.
+The probe times copies of the image the method explains (the methods pass it as
+``example=``), so it measures the input size, dtype and device the method runs with; without
+an example, smooth random noise. (A forward pass's time does not depend on the pixel values:
+a photograph, a Score-CAM-masked photograph, the photograph × 0.01 and zeros all took 9.6–9.8
+ms per image at batch 4 in one run here. What does move the times is the machine itself — on a
+shared 2-core CPU the same pass took 10 to 25 ms per image within an hour — which is why each
+size is timed three times, the last time interleaved with the others.)
 
 Seen at work in ``notebooks/08_video_and_webcam_cam.ipynb`` (the video pipeline's batches).
 """
@@ -74,7 +76,7 @@ def batch_timings(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224),
     alike instead of deciding the winner.)
 
     ``example`` (one image, (1, C, H, W) or (C, H, W)) is what is timed, copied to each batch
-    size; without it, smooth random noise (not zeros: see the module's note).
+    size; without it, smooth random noise.
 
     Example:
         >>> timings = batch_timings(model)          # doctest: +SKIP
