@@ -10,7 +10,9 @@ Reference maps are computed once per (reference, layer) and cached for the sessi
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from functools import lru_cache
+from unittest import mock
 
 import numpy as np
 import pytorch_grad_cam as pgc
@@ -830,3 +832,77 @@ def graded_cell(notebook, grade_id: str) -> str:
     cells = nbformat.read(notebook, as_version=4).cells
     return next(c.source for c in cells
                 if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+# --- the batch-size probe, on a fake clock ----------------------------------------------------
+# The network advances a fake clock by a per-image cost that depends on the batch size, so each
+# check knows the right answer without timing anything real. Each check takes the function under
+# test: the package's, or a mutant's (tests/test_mutants.py).
+
+PROBE_COST: dict[int, float] = {}         # fake milliseconds per image at each batch size
+PROBE_CLOCK = [0.0]
+PROBE_SEEN: list[torch.Tensor] = []       # every batch the network was given
+PROBE_BURST = {"size": 0, "calls": 0, "extra_ms": 0.0}   # a slow moment: the first `calls`
+                                                          # batches of `size` cost more
+
+
+class CostedNet(torch.nn.Module):
+    """A tiny classifier whose every forward pass advances the fake clock."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.bn = torch.nn.BatchNorm2d(4)
+        self.fc = torch.nn.Linear(4, 5)
+
+    def forward(self, x):
+        PROBE_SEEN.append(x.detach().clone())
+        PROBE_CLOCK[0] += PROBE_COST[len(x)] * len(x) / 1000
+        if len(x) == PROBE_BURST["size"] and PROBE_BURST["calls"] > 0:
+            PROBE_BURST["calls"] -= 1
+            PROBE_CLOCK[0] += PROBE_BURST["extra_ms"] * len(x) / 1000
+        return self.fc(self.bn(self.conv(x)).mean((2, 3)))
+
+
+@contextmanager
+def fake_clock(cost: dict[int, float]):
+    """A fresh train-mode CostedNet whose forward passes are the only thing the clock sees."""
+    from xai_helpers.core import batching
+
+    PROBE_COST.clear()
+    PROBE_COST.update(cost)
+    PROBE_SEEN.clear()
+    PROBE_BURST.update(size=0, calls=0, extra_ms=0.0)
+    with mock.patch.object(batching.time, "perf_counter", lambda: PROBE_CLOCK[0]):
+        yield CostedNet().train()
+
+
+def check_probe_picks_per_image_time(pick) -> None:
+    """Per batch, size 1 is cheapest (30 ms); per image, 8 is (15 ms). Catches comparing whole
+    batches, or taking the largest size tried."""
+    with fake_clock({1: 30, 2: 25, 4: 20, 8: 15, 16: 40}) as net:
+        assert pick(net, (3, 8, 8)) == 8
+
+
+def check_near_ties_go_to_the_smaller_batch(choose) -> None:
+    """Within 5 % of the fastest counts as equally fast; catches a strict minimum."""
+    assert choose({1: 0.030, 2: 0.024, 4: 0.0201, 8: 0.0200, 16: 0.0199}) == 4
+    assert choose({1: 0.030, 2: 0.024, 4: 0.0220, 8: 0.0200}) == 8
+
+
+def check_a_burst_of_load_does_not_pick_the_size(pick) -> None:
+    """The first round's two batches of 4 cost 30 ms more per image (a slow moment); a probe that
+    times each size more than once, the last time later, still picks 4. Catches one round only
+    (it stops at 4, seeing it 3x slower than 2, and picks 2)."""
+    with fake_clock({1: 30, 2: 25, 4: 15, 8: 20, 16: 40}) as net:
+        PROBE_BURST.update(size=4, calls=2, extra_ms=30.0)
+        assert pick(net, (3, 8, 8)) == 4
+
+
+def check_probe_times_the_example(timings) -> None:
+    """Every batch timed is copies of the example given. Catches a probe that times zeros or
+    noise whatever it is given."""
+    with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
+        example = torch.rand(1, 3, 8, 8) + 0.5
+        timings(net, (3, 8, 8), example=example)
+        assert PROBE_SEEN and all(torch.equal(x, example.expand_as(x)) for x in PROBE_SEEN)

@@ -732,8 +732,44 @@ def _check_swapped_alpha_beta():
         checks.assert_alpha_beta_agrees_with_zennit(lrp_module.lrp, 2.0, 1.0)
 
 
+# -- the batch-size probe ----------------------------------------------------------------------
+
+def _pick_by_time_per_batch(net, shape):
+    timings = xh.batch_timings(net, shape)
+    per_batch = {size: seconds * size for size, seconds in timings.items()}
+    return min(per_batch, key=per_batch.get)
+
+
+def _strict_minimum(timings):
+    return min(timings, key=timings.get)
+
+
+def _one_round_only(net, shape):
+    return xh.choose_batch_size(xh.batch_timings(net, shape, repeats=2))
+
+
+def _timings_of_zeros(net, shape, example=None):
+    return xh.batch_timings(net, shape, example=torch.zeros(1, *shape))
+
+
+PROBE_MUTANTS = [
+    Mutant("batch size chosen by the time per batch, not per image",
+           lambda: checks.check_probe_picks_per_image_time(_pick_by_time_per_batch),
+           "core/test_batching.py::test_picks_the_lowest_time_per_image_not_per_batch"),
+    Mutant("batch size by a strict minimum (near ties to the larger batch)",
+           lambda: checks.check_near_ties_go_to_the_smaller_batch(_strict_minimum),
+           "core/test_batching.py::test_near_ties_go_to_the_smaller_batch"),
+    Mutant("probe timing each size in one round only (a burst of load decides)",
+           lambda: checks.check_a_burst_of_load_does_not_pick_the_size(_one_round_only),
+           "core/test_batching.py::test_a_burst_of_load_does_not_decide_the_winner"),
+    Mutant("probe timing zeros instead of the image it is given",
+           lambda: checks.check_probe_times_the_example(_timings_of_zeros),
+           "core/test_batching.py::test_times_the_image_it_is_given"),
+]
+
+
 MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANTS
-           + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS + NEW_MUTANTS)
+           + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS + NEW_MUTANTS + PROBE_MUTANTS)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)

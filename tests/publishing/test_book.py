@@ -17,7 +17,6 @@ import json
 import os
 import posixpath
 import re
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -29,6 +28,7 @@ import xai_helpers as xh
 
 sys.path.insert(0, str(xh.REPO_ROOT / "tools"))
 import book  # noqa: E402  (a repository tool, not package code)
+from headless import offline_chromium  # noqa: E402
 
 NOTEBOOKS = book.book_notebooks()      # all of them; XAI_BOOK_ONLY=00,07,08 for a preview
 #: The pages read in the browser: the landing page; 01 (formulas, Chinese headings, figures),
@@ -167,13 +167,6 @@ def test_cache_is_emptied_when_the_helpers_change(tmp_path, monkeypatch):
 
 # --- in the browser ------------------------------------------------------------------------
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 @pytest.fixture(scope="module")
 def site(built):
     """The built book over HTTP on 127.0.0.1 (a random port), as a course would host it."""
@@ -195,25 +188,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser(site):
-    if _chromium() is None:
-        reason = ("Chromium is not installed and `make browser` could not install it "
-                  "(needs Debian apt and root): the book's browser test cannot run here.")
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason + " Under CI this is a failure, not a skip.")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=_chromium(), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-domain-reliability",
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with offline_chromium("the book's browser test") as chromium:
+        yield chromium
 
 
 def _open(browser, site, page_name):

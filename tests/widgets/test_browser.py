@@ -33,20 +33,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from headless import offline_chromium, require_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 NOTEBOOKS = ["02_grad_cam_internals.ipynb", "10_explorer.ipynb"]
 RUN_TIMEOUT_MS = 480_000          # Run All of a notebook on a loaded machine
 CHANGE_TIMEOUT_MS = 240_000       # one control change to its new picture, loaded machine
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 def _free_port() -> int:
@@ -58,13 +51,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on a random port with a random token; always stopped at the end."""
-    if _chromium() is None:
-        reason = ("Chromium is not installed and `make browser` could not install it "
-                  "(needs Debian apt and root): the browser test cannot run here.")
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason + " Under CI this is a failure, not a skip.")
-        pytest.skip(reason)
-    pytest.importorskip("playwright", reason="playwright is not installed: run `make setup`")
+    require_chromium("the browser test")
     folder = tmp_path_factory.mktemp("lab")
     for name in NOTEBOOKS:
         shutil.copy(ROOT / "notebooks" / name, folder / name)
@@ -106,19 +93,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=_chromium(), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-domain-reliability",
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with offline_chromium("the browser test") as chromium:
+        yield chromium
 
 
 def _open_and_run_all(browser, lab, name: str):
