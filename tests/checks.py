@@ -834,6 +834,21 @@ def graded_cell(notebook, grade_id: str) -> str:
                 if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
+
+def assert_wrong_solutions_cover_the_graded_cells(notebook, wrong_solutions: dict,
+                                                  messages: dict) -> None:
+    """Every solution cell of the notebook has at least one wrong solution registered, and each
+    wrong solution has the message its checker must give (``messages``: grade_id -> list, in
+    ``wrong_solutions``' order)."""
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
+                    if c.metadata.get("nbgrader", {}).get("solution")]
+    assert sorted(solution_ids) == sorted(wrong_solutions) == sorted(messages)
+    for grade_id, sources in wrong_solutions.items():
+        assert len(sources) == len(messages[grade_id]) >= 1, grade_id
+
 # --- the batch-size probe, on a fake clock ----------------------------------------------------
 # The network advances a fake clock by a per-image cost that depends on the batch size, so each
 # check knows the right answer without timing anything real. Each check takes the function under

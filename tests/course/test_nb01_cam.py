@@ -11,6 +11,7 @@ import xai_helpers as xh
 from xai_helpers.course import nb01_cam as nb01
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "01_cam_from_scratch.ipynb"
@@ -46,12 +47,8 @@ def lesson(model):
 
 
 def test_every_graded_cell_has_wrong_solutions_and_each_has_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert sorted(solution_ids) == sorted(nb01.WRONG_SOLUTIONS) == sorted(MESSAGES)
-    for grade_id, sources in nb01.WRONG_SOLUTIONS.items():
-        assert len(sources) == len(MESSAGES[grade_id]) >= 1
+    checks.assert_wrong_solutions_cover_the_graded_cells(NOTEBOOK, nb01.WRONG_SOLUTIONS,
+                                                         MESSAGES)
 
 
 def test_the_solution_is_not_shown_in_the_lesson():

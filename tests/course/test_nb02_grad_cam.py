@@ -12,6 +12,7 @@ from xai_helpers.cam.gradient import plus_plus_weights
 from xai_helpers.course import nb02_grad_cam as nb02
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "02_grad_cam_internals.ipynb"
@@ -51,12 +52,8 @@ def _check(grade_id, answer, setting):
 
 
 def test_every_graded_cell_has_wrong_solutions_and_each_has_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert sorted(solution_ids) == sorted(nb02.WRONG_SOLUTIONS) == sorted(MESSAGES)
-    for grade_id, sources in nb02.WRONG_SOLUTIONS.items():
-        assert len(sources) == len(MESSAGES[grade_id]) >= 1
+    checks.assert_wrong_solutions_cover_the_graded_cells(NOTEBOOK, nb02.WRONG_SOLUTIONS,
+                                                         MESSAGES)
 
 
 def test_the_solutions_are_not_shown_in_the_lesson():

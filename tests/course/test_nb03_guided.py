@@ -1,7 +1,6 @@
 """Notebook 03's checkers: the notebook's own solutions pass, other correct implementations pass,
 and every realistic wrong solution in ``WRONG_SOLUTIONS`` is rejected with its own message; the
 graded check cells (hidden tests included) run on the solutions."""
-import nbformat
 import pytest
 import torch
 from torch import nn
@@ -10,6 +9,7 @@ import xai_helpers as xh
 from xai_helpers.course import nb03_guided as nb03
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "03_guided_grad_cam.ipynb"
@@ -37,12 +37,8 @@ def _run(source: str, name: str):
 
 
 def test_every_graded_cell_has_wrong_solutions_and_each_has_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert sorted(solution_ids) == sorted(nb03.WRONG_SOLUTIONS) == sorted(MESSAGES)
-    for grade_id, sources in nb03.WRONG_SOLUTIONS.items():
-        assert len(sources) == len(MESSAGES[grade_id]) >= 1
+    checks.assert_wrong_solutions_cover_the_graded_cells(NOTEBOOK, nb03.WRONG_SOLUTIONS,
+                                                         MESSAGES)
 
 
 @pytest.mark.parametrize("grade_id", [DECONV_ID, BY_HAND_ID])

@@ -1,7 +1,6 @@
 """Notebook 04's checkers: the notebook's own solutions pass, other correct implementations pass
 (SmoothGrad is judged statistically, not by replaying one ``torch.normal`` call), and every
 realistic wrong solution in ``WRONG_SOLUTIONS`` is rejected with its own message."""
-import nbformat
 import pytest
 import torch
 
@@ -9,6 +8,7 @@ import xai_helpers as xh
 from xai_helpers.course import nb04_gradients as nb04
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "04_captum_occlusion_and_gradients.ipynb"
@@ -39,12 +39,8 @@ def dog(model):
 
 
 def test_every_graded_cell_has_wrong_solutions_and_each_has_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert sorted(solution_ids) == sorted(nb04.WRONG_SOLUTIONS) == sorted(MESSAGES)
-    for grade_id, sources in nb04.WRONG_SOLUTIONS.items():
-        assert len(sources) == len(MESSAGES[grade_id]) >= 1
+    checks.assert_wrong_solutions_cover_the_graded_cells(NOTEBOOK, nb04.WRONG_SOLUTIONS,
+                                                         MESSAGES)
 
 
 def test_smoothgrad_accepts_the_notebooks_solution_and_other_correct_ones(model, dog, capsys):

@@ -9,6 +9,7 @@ import xai_helpers as xh
 from xai_helpers.course import nb05_lime as nb05
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "05_lime.ipynb"
@@ -41,12 +42,8 @@ def _masks():
 
 
 def test_every_graded_cell_has_wrong_solutions_and_each_has_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert sorted(solution_ids) == sorted(nb05.WRONG_SOLUTIONS) == sorted(MESSAGES)
-    for grade_id, sources in nb05.WRONG_SOLUTIONS.items():
-        assert len(sources) == len(MESSAGES[grade_id]) >= 1
+    checks.assert_wrong_solutions_cover_the_graded_cells(NOTEBOOK, nb05.WRONG_SOLUTIONS,
+                                                         MESSAGES)
 
 
 def test_ridge_solution_is_not_shown_in_the_lesson():

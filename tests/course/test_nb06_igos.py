@@ -1,6 +1,5 @@
 """Notebook 06's checkers: the notebook's own solutions pass, other correct implementations pass,
 and every realistic wrong solution in ``WRONG_SOLUTIONS`` is rejected with its own message."""
-import nbformat
 import pytest
 import torch
 
@@ -8,6 +7,7 @@ import xai_helpers as xh
 from xai_helpers.course import nb06_igos as nb06
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "06_igos.ipynb"
@@ -34,12 +34,8 @@ def _function(source: str):
 
 
 def test_every_graded_cell_has_wrong_solutions_and_each_has_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert sorted(solution_ids) == sorted(nb06.WRONG_SOLUTIONS) == sorted(MESSAGES)
-    for grade_id, sources in nb06.WRONG_SOLUTIONS.items():
-        assert len(sources) == len(MESSAGES[grade_id]) >= 1
+    checks.assert_wrong_solutions_cover_the_graded_cells(NOTEBOOK, nb06.WRONG_SOLUTIONS,
+                                                         MESSAGES)
 
 
 def test_total_variation_accepts_the_solution_and_rejects_each_wrong_one(capsys):

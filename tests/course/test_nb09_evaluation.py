@@ -1,7 +1,6 @@
 """Notebook 09's checkers: the notebook's own solutions pass (hidden tests included), other
 correct implementations pass, and every realistic wrong solution in ``WRONG_SOLUTIONS`` is
 rejected with its own message; the quiz questions are well formed."""
-import nbformat
 import pytest
 import torch
 
@@ -9,6 +8,7 @@ import xai_helpers as xh
 from xai_helpers.course import nb09_evaluation as nb09
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "09_evaluating_explanations.ipynb"
@@ -36,12 +36,8 @@ def _run(source: str, **extra) -> dict:
 
 
 def test_every_graded_cell_has_wrong_solutions_with_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert sorted(solution_ids) == sorted(nb09.WRONG_SOLUTIONS) == sorted(MESSAGES)
-    for grade_id, sources in nb09.WRONG_SOLUTIONS.items():
-        assert len(sources) == len(MESSAGES[grade_id]) >= 1
+    checks.assert_wrong_solutions_cover_the_graded_cells(NOTEBOOK, nb09.WRONG_SOLUTIONS,
+                                                         MESSAGES)
 
 
 @pytest.mark.parametrize("grade_id", [POINTING_ID, DELETION_ID])

@@ -1,7 +1,6 @@
 """Notebook 10's checker: the notebook's own solution passes (hidden tests included), another
 correct implementation passes, and every realistic wrong solution in ``WRONG_SOLUTIONS`` is
 rejected with its own message; the quiz questions are well formed."""
-import nbformat
 import pytest
 import torch
 
@@ -9,6 +8,7 @@ import xai_helpers as xh
 from xai_helpers.course import nb10_explorer as nb10
 from xai_helpers.exercises import ExerciseError
 
+import checks
 from checks import graded_cell
 
 NOTEBOOK = xh.REPO_ROOT / "notebooks" / "10_explorer.ipynb"
@@ -29,11 +29,8 @@ def _run(source: str, **extra) -> dict:
 
 
 def test_every_graded_cell_has_wrong_solutions_with_a_message():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-    assert solution_ids == list(nb10.WRONG_SOLUTIONS) == [SOLUTION_ID]
-    assert len(nb10.WRONG_SOLUTIONS[SOLUTION_ID]) == len(MESSAGES)
+    checks.assert_wrong_solutions_cover_the_graded_cells(
+        NOTEBOOK, nb10.WRONG_SOLUTIONS, {SOLUTION_ID: MESSAGES})
 
 
 def test_the_notebooks_solution_passes_its_check_cell(capsys):
