@@ -14,3 +14,7 @@ import xai_network_guard  # noqa: E402
 
 os.environ.update(xai_network_guard.environment())
 xai_network_guard.install()
+
+# Measured batch sizes are not read from or written to the user cache folder while testing:
+# every test (and notebook kernel) measures for itself; tests of the cache point it elsewhere.
+os.environ["XAI_CACHE_DIR"] = "off"

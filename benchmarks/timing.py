@@ -24,6 +24,22 @@ def best_time(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> f
     return best
 
 
+def interleaved_best(fns: dict[str, Callable[[], object]], rounds: int = 5,
+                     warmup: int = 1) -> dict[str, float]:
+    """Seconds taken by the fastest call of each function, the functions called in turn in each
+    round: on a machine whose speed drifts, a slow moment then slows every contender alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def report(title: str, rows: list[tuple[str, float]], reference: str) -> None:
     """Print times and each row's ratio to the ``reference`` row."""
     base = dict(rows)[reference]

@@ -871,6 +871,8 @@ class CostedNet(torch.nn.Module):
         self.fc = torch.nn.Linear(4, 5)
 
     def forward(self, x):
+        if not isinstance(x, torch.Tensor):         # torch.fx reading the layers (folding)
+            return self.fc(self.bn(self.conv(x)).mean((2, 3)))
         PROBE_SEEN.append(x.detach().clone())
         PROBE_CLOCK[0] += PROBE_COST[len(x)] * len(x) / 1000
         if len(x) == PROBE_BURST["size"] and PROBE_BURST["calls"] > 0:
@@ -921,3 +923,92 @@ def check_probe_times_the_example(timings) -> None:
         example = torch.rand(1, 3, 8, 8) + 0.5
         timings(net, (3, 8, 8), example=example)
         assert PROBE_SEEN and all(torch.equal(x, example.expand_as(x)) for x in PROBE_SEEN)
+
+
+def assert_ablation_equals_ablating_by_hand(method_class, model, name: str) -> None:
+    """Ablation-CAM's weights at layer ``name`` of EfficientNet-Lite0 on dog.jpg, for 24 active
+    channels, against zeroing each channel with a hook on the real model: (y - y_k) / y.
+    Catches a fast path that changes the weights (e.g. a copy with the layer's BatchNorm folded
+    into it, so the channel is zeroed after the BatchNorm instead of before)."""
+    x = xh.preprocess(model, xh.test_image_path("dog"))
+    method = method_class(model, name)
+    method(x, 235)
+    with xh.LayerRecorder(model, name, detach=True) as recorder, torch.no_grad():
+        logit = model(x)[0, 235]
+    A = recorder.activations[name]
+    weights = method.channel_weights(A, None, x=x, classes=torch.tensor([235]), target=235)[0]
+    channels = A[0].flatten(1).ne(0).any(1).nonzero()[:24, 0]
+    layer = xh.get_layer(model, name)
+    for k in channels.tolist():
+        def zero(module, inputs, output, k=k):
+            output = output.clone()
+            output[:, k] = 0
+            return output
+        handle = layer.register_forward_hook(zero)
+        try:
+            with torch.no_grad():
+                ablated = model(x)[0, 235]
+        finally:
+            handle.remove()
+        by_hand = float((logit - ablated) / logit)
+        assert abs(float(weights[k]) - by_hand) < 1e-4, \
+            f"channel {k} of {name}: weight {float(weights[k]):.5f}, by hand {by_hand:.5f}"
+
+
+# -- folding BatchNorm into convolutions ---------------------------------------------------------
+
+class _PaddedConv(torch.nn.Conv2d):
+    """A convolution that calls ``F.conv2d`` itself, like EfficientNet's "same" padding."""
+    def forward(self, x):
+        return torch.nn.functional.conv2d(x, self.weight, self.bias, padding=1)
+
+
+class _BiaslessConv(torch.nn.Conv2d):
+    """A convolution that never adds its bias: folding a BatchNorm into it would be lost."""
+    def forward(self, x):
+        return torch.nn.functional.conv2d(x, self.weight, None, padding=1)
+
+
+class FoldingNet(torch.nn.Module):
+    """Four conv -> BatchNorm pairs: two foldable (a torch conv; a conv calling F.conv2d with
+    its own bias), two not (a conv that ignores its bias; a conv whose output is also used by
+    the residual sum). Channel counts differ (3 -> 4 -> 6), so scaling the wrong axis fails."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1, self.bn1 = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+        self.conv2 = _PaddedConv(4, 6, 3, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(6)
+        self.conv3, self.bn3 = _BiaslessConv(6, 6, 3), torch.nn.BatchNorm2d(6)
+        self.conv4, self.bn4 = torch.nn.Conv2d(6, 6, 1), torch.nn.BatchNorm2d(6)
+        for norm in (self.bn1, self.bn2, self.bn3, self.bn4):      # statistics far from 0 / 1
+            norm.running_mean.uniform_(-2, 2)
+            norm.running_var.uniform_(0.2, 4)
+            torch.nn.init.uniform_(norm.weight, 0.5, 2)
+            torch.nn.init.uniform_(norm.bias, -1, 1)
+        self.head = torch.nn.Linear(6, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.bn2(self.conv2(x)))
+        x = torch.relu(self.bn3(self.conv3(x)))
+        z = self.conv4(x)
+        x = self.bn4(z) + z
+        return self.head(x.mean(dim=(2, 3)))
+
+
+def check_folding_keeps_the_function(fold) -> None:
+    """``fold(model)`` (a folded copy of a whole model) folds exactly the two safe pairs of
+    :class:`FoldingNet` and computes the same logits. Catches: a wrong scale (σ² for
+    √(σ²+ε)), the running mean or β dropped, scaling input instead of output
+    channels, folding into a convolution that ignores its bias, folding a convolution whose
+    output is used twice."""
+    net = FoldingNet().eval()
+    x = torch.randn(3, 3, 10, 10, generator=torch.Generator().manual_seed(1))
+    folded = fold(net)
+    left = [name for name, m in folded.named_modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    with torch.no_grad():
+        difference = float((folded(x) - net(x)).abs().max())
+    assert difference < 1e-5, f"folded logits differ by {difference:.2e}"
+    assert left == ["bn3", "bn4"], f"BatchNorms left unfolded: {left}, expected bn3 and bn4"

@@ -27,11 +27,13 @@ import torch.nn.functional as F
 import xai_helpers as xh
 from xai_helpers.attribution import gradients as G
 from xai_helpers.cam.fullgrad import FullGrad
+from xai_helpers.core import folding
 from xai_helpers.evaluation import metrics as M
 
 import checks
 
 lrp_module = importlib.import_module("xai_helpers.attribution.relevance")
+activation_module = importlib.import_module("xai_helpers.cam.activation")
 
 
 @dataclass(frozen=True)
@@ -768,8 +770,67 @@ PROBE_MUTANTS = [
 ]
 
 
+# -- folding BatchNorm into convolutions ----------------------------------------------------------
+
+def _fold_without_running_mean(net):
+    shifted = copy.deepcopy(net)
+    for module in shifted.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.zero_()
+    return folding.folded_copy(shifted)
+
+
+_conv_of = folding._conv_of
+
+
+def _conv_of_ignoring_the_bias(node, model):
+    if node.op == "call_function" and node.target is F.conv2d:
+        return node.args[1].target[: -len(".weight")]
+    return _conv_of(node, model)
+
+
+def _pairs_ignoring_other_users(graph, model):
+    return [(_conv_of(node.args[0], model), node.target) for node in graph.nodes
+            if node.op == "call_module"
+            and isinstance(model.get_submodule(node.target), torch.nn.BatchNorm2d)
+            and _conv_of(node.args[0], model)]
+
+
+def _patched_fold(name, replacement):
+    def check():
+        with mock.patch.object(folding, name, replacement):
+            checks.check_folding_keeps_the_function(folding.folded_copy)
+    return check
+
+
+def _ablation_on_a_fully_folded_copy():
+    real = activation_module.inference_copy
+    with mock.patch.object(activation_module, "inference_copy",
+                           lambda model, keep=(): real(model)):
+        checks.assert_ablation_equals_ablating_by_hand(xh.AblationCAM, checks.model_and_batch()[0],
+                                                       "_conv_head")
+
+
+FOLDING_MUTANTS = [
+    Mutant("Ablation-CAM hooking a copy whose hooked convolution has its BatchNorm folded in",
+           _ablation_on_a_fully_folded_copy,
+           "cam/test_more_cams.py::test_ablation_cam_on_effnet_equals_ablating_each_channel_by_"
+           "hand"),
+    Mutant("BatchNorm folded without its running mean",
+           lambda: checks.check_folding_keeps_the_function(_fold_without_running_mean),
+           "core/test_folding.py::test_folds_the_safe_pairs_and_keeps_the_logits"),
+    Mutant("BatchNorm folded into a convolution that never adds its bias",
+           _patched_fold("_conv_of", _conv_of_ignoring_the_bias),
+           "core/test_folding.py::test_folds_the_safe_pairs_and_keeps_the_logits"),
+    Mutant("BatchNorm folded into a convolution whose output is also used elsewhere",
+           _patched_fold("_pairs_in", _pairs_ignoring_other_users),
+           "core/test_folding.py::test_folds_the_safe_pairs_and_keeps_the_logits"),
+]
+
+
 MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANTS
-           + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS + NEW_MUTANTS + PROBE_MUTANTS)
+           + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS + NEW_MUTANTS + PROBE_MUTANTS
+           + FOLDING_MUTANTS)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)

@@ -6,6 +6,8 @@ anything real; ``tests/test_mutants.py`` runs the same checks on wrong probes.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -62,3 +64,42 @@ def test_measured_once_pinned_by_the_learner_and_the_model_unchanged():
     assert net.training and all(m.training for m in net.modules())
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())   # BN buffers too
     assert xh.count_hooks(net) == 0
+
+
+def test_a_measured_size_is_kept_on_disk_for_the_next_session(tmp_path, monkeypatch):
+    """A fresh kernel (here: a new network of the same architecture) reuses the size measured
+    before instead of probing again; ``set_batch_size(net, None)`` forgets it on disk too.
+    Catches a cache that is never read, keyed by weights, or never invalidated."""
+    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
+    with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
+        assert xh.best_batch_size(net, (3, 8, 8)) == 16
+    assert xh.cache_file().parent == tmp_path
+    assert list(json.loads(xh.cache_file().read_text()).values()) == [16]
+    with fake_clock({1: 1, 2: 9, 4: 8, 8: 7, 16: 6}) as later:      # next session, new costs
+        torch.nn.init.normal_(later.conv.weight)                     # other weights, same shapes
+        assert xh.best_batch_size(later, (3, 8, 8)) == 16 and not PROBE_SEEN
+        assert xh.best_batch_size(later, (3, 16, 16)) == 1                 # another input size
+        xh.set_batch_size(later, None)
+        assert json.loads(xh.cache_file().read_text()) == {}
+        assert xh.best_batch_size(later, (3, 8, 8)) == 1 and PROBE_SEEN      # measured again
+
+
+@pytest.mark.parametrize("problem", ["damaged", "unwritable", "off"])
+def test_a_cache_that_cannot_be_used_only_means_measuring(tmp_path, monkeypatch, problem):
+    """A damaged file is measured over and replaced; a folder that cannot be written, or
+    ``XAI_CACHE_DIR=off``, is no error and writes nothing."""
+    if problem == "damaged":
+        monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
+        (tmp_path / "batch_sizes.json").write_text("{not json")
+    elif problem == "unwritable":
+        (tmp_path / "a file").write_text("")
+        monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path / "a file"))
+    else:
+        monkeypatch.setenv("XAI_CACHE_DIR", "off")
+    with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
+        assert xh.best_batch_size(net, (3, 8, 8)) == 16
+    if problem == "damaged":
+        assert list(json.loads((tmp_path / "batch_sizes.json").read_text()).values()) == [16]
+    else:
+        assert xh.cache_file() is None or not xh.cache_file().exists()
+        assert [p.name for p in tmp_path.iterdir()] == (["a file"] if problem != "off" else [])

@@ -8,7 +8,8 @@ library such as zennit (Anders et al., 2021) can apply them:
 1. **BatchNorm folded into the convolution before it.** In eval mode BatchNorm is an affine map
    per channel, :math:`y = s\\,(z - \\mu) + \\beta` with :math:`s = \\gamma / \\sqrt{\\sigma^2 +
    \\epsilon}`, so ``conv -> BN`` is one convolution with weight :math:`s\\,w` and bias
-   :math:`s\\,(b - \\mu) + \\beta`. LRP then sees one linear layer, not two.
+   :math:`s\\,(b - \\mu) + \\beta` (:func:`~xai_helpers.core.folding.fold_batchnorm`). LRP then
+   sees one linear layer, not two.
 2. **One activation module per call site.** ``xh.load_model()``'s EfficientNet-Lite0 has 18
    ``nn.ReLU6`` modules used at 33 call sites: every block calls its own ``_swish`` after the
    expansion and after the depthwise convolution (block 0, without expansion, once), the stem
@@ -40,37 +41,14 @@ from zennit.layer import Sum
 from zennit.rules import AlphaBeta, Epsilon, ZBox
 from zennit.types import Convolution, Linear
 
+from ..core.folding import fold_batchnorm
 from ..core.inputs import check_batch
 from ..core.models import EfficientNetLite0
 from ..core.modes import eval_mode
 from ..core.targets import Target, class_ids
 
-__all__ = ["fold_batchnorm", "CanonicalMBConv", "CanonicalEfficientNetLite0",
+__all__ = ["CanonicalMBConv", "CanonicalEfficientNetLite0",
            "canonize_efficientnet", "without_biases", "LRP_COMPOSITES", "lrp_relevance"]
-
-
-def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """One convolution that computes ``bn(conv(x))`` (BN in eval mode), as a new module.
-
-    Args:
-        conv: The convolution (its class, padding and stride are kept: a deep copy).
-        bn: The BatchNorm2d applied right after it.
-
-    Example:
-        >>> conv, bn = nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8).eval()
-        >>> x = torch.randn(1, 3, 9, 9)
-        >>> torch.allclose(fold_batchnorm(conv, bn)(x), bn(conv(x)), atol=1e-6)
-        True
-    """
-    if bn.training:
-        raise ValueError("Fold BatchNorm in eval mode: call model.eval() first, so that BN uses "
-                         "its running statistics.")
-    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-    bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
-    folded = copy.deepcopy(conv)
-    folded.weight = nn.Parameter(conv.weight.detach() * scale[:, None, None, None])
-    folded.bias = nn.Parameter(scale * (bias - bn.running_mean) + bn.bias.detach())
-    return folded
 
 
 class CanonicalMBConv(nn.Module):

@@ -169,7 +169,7 @@ class AblationCAM(BaseCAM):
 
     def channel_weights(self, A, grads, *, x, classes, target):
         n, k = A.shape[:2]
-        fast = inference_copy(self.model)
+        fast = inference_copy(self.model, keep=(self.current_layer,))   # hooked: not folded
         module = get_layer(fast.model, self.current_layer)
         replacement: list[torch.Tensor] = []                # empty: the layer's own output
         handle = module.register_forward_hook(

@@ -10,6 +10,8 @@ layers, hooks, targets, labels, fonts and pictures.
 - ``layers``         find layers by name (with suggestions), list conv layers and their shapes
 - ``hooks``          record activations / gradients with hooks that always clean up
 - ``models``         load EfficientNet-Lite0 offline, or torchvision models, with metadata
+- ``folding``        BatchNorm folded into the convolution before it (faster copies, LRP)
+- ``batching``       the batch size measured fastest on this machine, kept between sessions
 - ``labels``         ImageNet names in English and Chinese, readable top-k tables
 - ``fonts``          the bundled CJK font for matplotlib and PIL
 - ``viz``            heatmap overlays, "Pred Class / Show Class" labels, comparison grids

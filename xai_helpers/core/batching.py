@@ -7,8 +7,12 @@ one 2-core CPU EfficientNet-Lite0 costs 34 ms per image at batch 1 and 42 ms per
 and image size, on first use: the per-image time of a forward pass at batch 1, 2, 4, 8, 16
 (stopping early once larger batches stop paying), each size three times, which takes 1–2.5 s
 on a 2-core CPU. Sizes within 5 % of the fastest count as equally fast and the smallest of them
-is used. The result is kept in memory; :func:`set_batch_size` pins your own choice, and every
-method also takes a ``batch_size=`` argument.
+is used. The result is kept in memory and on disk, in the user cache folder
+(``~/.cache/xai-workbook/batch_sizes.json`` on Linux; the environment variable
+``XAI_CACHE_DIR`` moves it, ``XAI_CACHE_DIR=off`` turns it off), so a fresh kernel on the same
+machine starts with the size already known. :func:`set_batch_size` pins your own choice (or,
+with ``None``, forgets the measured one), and every method also takes a ``batch_size=``
+argument.
 
 The probe times copies of the image the method explains (the methods pass it as
 ``example=``), so it measures the input size, dtype and device the method runs with; without
@@ -22,17 +26,24 @@ Seen at work in ``notebooks/08_video_and_webcam_cam.ipynb`` (the video pipeline'
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import platform
+import tempfile
 import time
 import weakref
+from pathlib import Path
 
+import platformdirs
 import torch
 from torch import nn
 
 from .config import device_of
 from .models import inference_copy
 
-__all__ = ["CANDIDATES", "TOLERANCE", "best_batch_size", "batch_timings", "choose_batch_size",
-           "set_batch_size"]
+__all__ = ["CANDIDATES", "TOLERANCE", "best_batch_size", "batch_timings", "cache_file",
+           "choose_batch_size", "set_batch_size"]
 
 #: The batch sizes tried, smallest first.
 CANDIDATES = (1, 2, 4, 8, 16)
@@ -43,6 +54,64 @@ _PINNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()     # model -> 
 
 def _key(model: nn.Module, shape: tuple[int, ...]) -> tuple:
     return (str(device_of(model)), tuple(shape))
+
+
+def cache_file() -> Path | None:
+    """Where measured batch sizes are kept between sessions (``None``: not kept), from
+    ``XAI_CACHE_DIR`` or else the user cache folder.
+
+    Example:
+        >>> cache_file()                             # doctest: +SKIP
+        PosixPath('/home/me/.cache/xai-workbook/batch_sizes.json')
+    """
+    folder = os.environ.get("XAI_CACHE_DIR", "").strip()
+    if folder.lower() == "off":
+        return None
+    return Path(folder or platformdirs.user_cache_dir("xai-workbook")) / "batch_sizes.json"
+
+
+def _model_key(model: nn.Module) -> str:
+    """The architecture (layer types, parameter shapes — not their values): what the speed
+    depends on, and the start of every cache key of this model."""
+    architecture = repr([(name, type(m).__name__) for name, m in model.named_modules()]
+                        + [(name, tuple(p.shape)) for name, p in model.named_parameters()])
+    return f"{type(model).__name__} {hashlib.sha256(architecture.encode()).hexdigest()[:16]}|"
+
+
+def _disk_key(model: nn.Module, shape: tuple[int, ...]) -> str:
+    """The model, input shape and dtype, device, machine, threads and torch version."""
+    device = device_of(model)
+    dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    where = (torch.cuda.get_device_name(device) if device.type == "cuda"
+             else f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus "
+                  f"{torch.get_num_threads()} threads")
+    return _model_key(model) + "|".join(["x".join(map(str, shape)), str(dtype), where,
+                                         f"torch {torch.__version__}"])
+
+
+def _read_cache() -> dict:
+    path = cache_file()
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):            # missing, unreadable or damaged: measure again
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _write_cache(entries: dict) -> None:
+    """Replace the cache file in one step (a temporary file renamed), so a reader never sees
+    half of it; a folder that cannot be written is not an error, only a missed shortcut."""
+    path = cache_file()
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False,
+                                         encoding="utf-8") as handle:
+            json.dump(entries, handle, indent=1, sort_keys=True)
+        os.replace(handle.name, path)
+    except OSError:
+        pass
 
 
 def _probe_image(shape: tuple[int, ...], example: torch.Tensor | None, device, dtype
@@ -132,9 +201,10 @@ def best_batch_size(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224
                     example: torch.Tensor | None = None) -> int:
     """The batch size with the lowest time per image for ``model`` on its device (measured once
     per image shape by :func:`batch_timings`, on ``example`` if given — the methods pass the
-    image they explain — then remembered; sizes within 5 % of the fastest count as equally fast
-    and the smallest wins, :func:`choose_batch_size`; a size pinned with :func:`set_batch_size`
-    wins over all).
+    image they explain — then remembered, in memory and in :func:`cache_file` for later
+    sessions on this machine; sizes within 5 % of the fastest count as equally fast and the
+    smallest wins, :func:`choose_batch_size`; a size pinned with :func:`set_batch_size` wins
+    over all).
 
     Example:
         >>> best_batch_size(model)                   # doctest: +SKIP
@@ -145,13 +215,19 @@ def best_batch_size(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224
     measured = _MEASURED.setdefault(model, {})
     key = _key(model, shape)
     if key not in measured:
-        timings = batch_timings(model, shape, example=example)
-        measured[key] = choose_batch_size(timings)
+        disk_key = _disk_key(model, shape)
+        stored = _read_cache()
+        if isinstance(stored.get(disk_key), int) and stored[disk_key] >= 1:
+            measured[key] = stored[disk_key]
+        else:
+            measured[key] = choose_batch_size(batch_timings(model, shape, example=example))
+            _write_cache({**_read_cache(), disk_key: measured[key]})
     return measured[key]
 
 
 def set_batch_size(model: nn.Module, size: int | None) -> None:
-    """Pin the batch size the workbook's methods use for ``model`` (``None``: measure again).
+    """Pin the batch size the workbook's methods use for ``model`` (``None``: forget the pinned
+    and the measured sizes, also on disk, and measure again on next use).
 
     Example:
         >>> set_batch_size(model, 8)                 # doctest: +SKIP
@@ -159,6 +235,11 @@ def set_batch_size(model: nn.Module, size: int | None) -> None:
     if size is None:
         _PINNED.pop(model, None)
         _MEASURED.pop(model, None)
+        stored = _read_cache()
+        kept = {key: size for key, size in stored.items()
+                if not key.startswith(_model_key(model))}
+        if kept != stored:
+            _write_cache(kept)
         return
     if not isinstance(size, int) or size < 1:
         raise ValueError(f"A batch size is a positive integer, not {size!r}.")

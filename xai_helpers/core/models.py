@@ -11,7 +11,6 @@ Taught in ``notebooks/00_setup_and_tour.ipynb``.
 """
 from __future__ import annotations
 
-import copy
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from efficientnet_lite_pytorch import EfficientNet
 from torch import nn
 
 from .config import device_of
+from .folding import folded_copy
 from .images import ImageSource
 from .inputs import check_batch
 from .modes import eval_mode
@@ -254,12 +254,21 @@ class _ChannelsLast(nn.Module):
         return self.model(x.contiguous(memory_format=torch.channels_last))
 
 
-def inference_copy(model: nn.Module) -> nn.Module:
-    """An eval-mode copy of ``model`` in the ``channels_last`` memory layout, for methods that
-    run the model hundreds of times (Score-CAM, occlusion, LIME, deletion curves).
+def inference_copy(model: nn.Module, keep: tuple[str, ...] = ()) -> nn.Module:
+    """A fast eval-mode copy of ``model`` for methods that run it hundreds of times (Score-CAM,
+    occlusion, LIME, RISE, deletion curves): each BatchNorm folded into the convolution before
+    it (:func:`~xai_helpers.core.folding.folded_copy`; same outputs up to float rounding,
+    1.15–1.5× faster for EfficientNet-Lite0), in the ``channels_last`` memory layout.
 
     ``channels_last`` is the faster layout for convolutions on CPUs (about 18 ms instead of
     30 ms per image for EfficientNet-Lite0 on 2 cores, batches of 8). The copy converts its
-    inputs itself; your model's layout is untouched. Call it under ``torch.inference_mode()``.
+    inputs itself; your model is untouched. Layers named in ``keep`` stay unfolded (a method
+    that hooks a layer of the copy keeps it). Call it under ``torch.inference_mode()``.
+
+    Example:
+        >>> fast = inference_copy(model)             # doctest: +SKIP
+        >>> with torch.inference_mode():
+        ...     logits = fast(x)                     # model(x), up to float rounding
     """
-    return _ChannelsLast(copy.deepcopy(model).eval().to(memory_format=torch.channels_last))
+    folded = folded_copy(model, keep)
+    return _ChannelsLast(folded.to(memory_format=torch.channels_last))
