@@ -5,12 +5,14 @@ Gradients and the video pipeline run many too. Batching them usually pays — bu
 one 2-core CPU EfficientNet-Lite0 costs 34 ms per image at batch 1 and 42 ms per image at batch
 8, on another batch 8 is the fastest. So the batch size is *measured*, once per model, device
 and image size, on first use: the per-image time of a forward pass at batch 1, 2, 4, 8, 16
-(stopping early once larger batches stop paying), each size three times, which takes 1–2.5 s
-on a 2-core CPU. Sizes within 5 % of the fastest count as equally fast and the smallest of them
-is used. The result is kept in memory and on disk, in the user cache folder
-(``~/.cache/xai-workbook/batch_sizes.json`` on Linux; the environment variable
-``XAI_CACHE_DIR`` moves it, ``XAI_CACHE_DIR=off`` turns it off), so a fresh kernel on the same
-machine starts with the size already known. :func:`set_batch_size` pins your own choice (or,
+(stopping early once larger batches stop paying), each size three times, on the fast copy
+the methods run (:func:`~xai_helpers.core.models.inference_copy`), which took 0.9–1.1 s on a
+2-core CPU for EfficientNet-Lite0 (``python -m benchmarks cam`` prints it). Sizes within 5 %
+of the fastest count as equally fast and the smallest of them is used. The result is kept in
+memory and on disk, in the user cache folder (``~/.cache/xai-workbook/batch_sizes.json`` on
+Linux; the environment variable ``XAI_CACHE_DIR`` moves it, ``XAI_CACHE_DIR=off`` turns it
+off), so a fresh kernel on the same machine starts with the size already known (read in
+6 ms here). :func:`set_batch_size` pins your own choice (or,
 with ``None``, forgets the measured one), and every method also takes a ``batch_size=``
 argument.
 
