@@ -84,11 +84,20 @@ def test_a_measured_size_is_kept_on_disk_for_the_next_session(tmp_path, monkeypa
         assert xh.best_batch_size(later, (3, 8, 8)) == 1 and PROBE_SEEN      # measured again
 
 
-@pytest.mark.parametrize("problem", ["damaged", "unwritable", "off"])
+@pytest.mark.parametrize("problem", ["damaged", "unwritable", "disk full", "off"])
 def test_a_cache_that_cannot_be_used_only_means_measuring(tmp_path, monkeypatch, problem):
-    """A damaged file is measured over and replaced; a folder that cannot be written, or
-    ``XAI_CACHE_DIR=off``, is no error and writes nothing."""
-    if problem == "damaged":
+    """A damaged file is measured over and replaced; a folder that cannot be written, a write
+    that fails half-way (no temporary file left behind) or ``XAI_CACHE_DIR=off`` is no error
+    and leaves nothing."""
+    from xai_helpers.core import batching
+
+    if problem == "disk full":
+        monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
+
+        def full(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+        monkeypatch.setattr(batching.json, "dump", full)
+    elif problem == "damaged":
         monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
         (tmp_path / "batch_sizes.json").write_text("{not json")
     elif problem == "unwritable":
@@ -102,4 +111,5 @@ def test_a_cache_that_cannot_be_used_only_means_measuring(tmp_path, monkeypatch,
         assert list(json.loads((tmp_path / "batch_sizes.json").read_text()).values()) == [16]
     else:
         assert xh.cache_file() is None or not xh.cache_file().exists()
-        assert [p.name for p in tmp_path.iterdir()] == (["a file"] if problem != "off" else [])
+        assert [p.name for p in tmp_path.iterdir()] == (["a file"] if problem == "unwritable"
+                                                        else [])

@@ -106,14 +106,17 @@ def _write_cache(entries: dict) -> None:
     path = cache_file()
     if path is None:
         return
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False,
                                          encoding="utf-8") as handle:
+            temporary = Path(handle.name)
             json.dump(entries, handle, indent=1, sort_keys=True)
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except OSError:
-        pass
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
 
 
 def _probe_image(shape: tuple[int, ...], example: torch.Tensor | None, device, dtype
