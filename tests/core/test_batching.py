@@ -7,6 +7,7 @@ anything real; ``tests/test_mutants.py`` runs the same checks on wrong probes.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -74,7 +75,8 @@ def test_a_measured_size_is_kept_on_disk_for_the_next_session(tmp_path, monkeypa
     with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
         assert xh.best_batch_size(net, (3, 8, 8)) == 16
     assert xh.cache_file().parent == tmp_path
-    assert list(json.loads(xh.cache_file().read_text()).values()) == [16]
+    [(size, measured_at)] = json.loads(xh.cache_file().read_text()).values()
+    assert size == 16 and abs(measured_at - time.time()) < 600
     with fake_clock({1: 1, 2: 9, 4: 8, 8: 7, 16: 6}) as later:      # next session, new costs
         torch.nn.init.normal_(later.conv.weight)                     # other weights, same shapes
         assert xh.best_batch_size(later, (3, 8, 8)) == 16 and not PROBE_SEEN
@@ -108,8 +110,25 @@ def test_a_cache_that_cannot_be_used_only_means_measuring(tmp_path, monkeypatch,
     with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
         assert xh.best_batch_size(net, (3, 8, 8)) == 16
     if problem == "damaged":
-        assert list(json.loads((tmp_path / "batch_sizes.json").read_text()).values()) == [16]
+        [(size, _)] = json.loads((tmp_path / "batch_sizes.json").read_text()).values()
+        assert size == 16
     else:
         assert xh.cache_file() is None or not xh.cache_file().exists()
         assert [p.name for p in tmp_path.iterdir()] == (["a file"] if problem == "unwritable"
                                                         else [])
+
+
+def test_a_size_measured_long_ago_is_measured_again(tmp_path, monkeypatch):
+    """A stored size older than ``MAX_AGE_HOURS`` (a probe during a burst of load must not be
+    kept for ever) is measured again and the entry renewed; a younger one is used as is."""
+    from xai_helpers.core import batching
+
+    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
+    with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
+        key = batching._disk_key(net, (3, 8, 8))
+        for age_hours, expected in [(batching.MAX_AGE_HOURS - 1, 2),
+                                    (batching.MAX_AGE_HOURS + 1, 16)]:
+            xh.cache_file().write_text(json.dumps({key: [2, time.time() - age_hours * 3600]}))
+            batching._MEASURED.pop(net, None)             # a new session: only the file
+            assert xh.best_batch_size(net, (3, 8, 8)) == expected, f"{age_hours} h old"
+    assert json.loads(xh.cache_file().read_text())[key][0] == 16

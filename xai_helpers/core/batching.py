@@ -7,14 +7,16 @@ one 2-core CPU EfficientNet-Lite0 costs 34 ms per image at batch 1 and 42 ms per
 and image size, on first use: the per-image time of a forward pass at batch 1, 2, 4, 8, 16
 (stopping early once larger batches stop paying), each size three times, on the fast copy
 the methods run (:func:`~xai_helpers.core.models.inference_copy`), which took 0.9–1.1 s on a
-2-core CPU for EfficientNet-Lite0 (``python -m benchmarks cam`` prints it). Sizes within 5 %
-of the fastest count as equally fast and the smallest of them is used. The result is kept in
-memory and on disk, in the user cache folder (``~/.cache/xai-workbook/batch_sizes.json`` on
-Linux; the environment variable ``XAI_CACHE_DIR`` moves it, ``XAI_CACHE_DIR=off`` turns it
-off), so a fresh kernel on the same machine starts with the size already known (read in
-6 ms here). :func:`set_batch_size` pins your own choice (or,
-with ``None``, forgets the measured one), and every method also takes a ``batch_size=``
-argument.
+2-core CPU for EfficientNet-Lite0 (0.9–1.8 s; ``python -m benchmarks cam`` prints it). Sizes
+within 5 % of the fastest count as equally fast and the smallest of them is used. The result
+is kept in memory and on disk, in the user cache folder
+(``~/.cache/xai-workbook/batch_sizes.json`` on Linux; the environment variable
+``XAI_CACHE_DIR`` moves it, ``XAI_CACHE_DIR=off`` turns it off), so a fresh kernel on the same
+machine starts with the size already known (read in a few ms). A stored size is measured again
+after :data:`MAX_AGE_HOURS`: a probe that ran during a burst of other work on the machine can
+pick a size that is not the fastest a minute later, and should not be kept for ever.
+:func:`set_batch_size` pins your own choice (or, with ``None``, forgets the measured one), and
+every method also takes a ``batch_size=`` argument.
 
 The probe times copies of the image the method explains (the methods pass it as
 ``example=``), so it measures the input size, dtype and device the method runs with; without
@@ -44,8 +46,8 @@ from torch import nn
 from .config import device_of
 from .models import inference_copy
 
-__all__ = ["CANDIDATES", "TOLERANCE", "best_batch_size", "batch_timings", "cache_file",
-           "choose_batch_size", "set_batch_size"]
+__all__ = ["CANDIDATES", "MAX_AGE_HOURS", "TOLERANCE", "best_batch_size", "batch_timings",
+           "cache_file", "choose_batch_size", "set_batch_size"]
 
 #: The batch sizes tried, smallest first.
 CANDIDATES = (1, 2, 4, 8, 16)
@@ -89,6 +91,20 @@ def _disk_key(model: nn.Module, shape: tuple[int, ...]) -> str:
                   f"{torch.get_num_threads()} threads")
     return _model_key(model) + "|".join(["x".join(map(str, shape)), str(dtype), where,
                                          f"torch {torch.__version__}"])
+
+
+#: Hours a batch size measured in an earlier session is used before it is measured again.
+MAX_AGE_HOURS = 24
+
+
+def _fresh_size(entry) -> int | None:
+    """The size in a cache entry ``[size, unix time measured]``, if well formed and younger
+    than :data:`MAX_AGE_HOURS`."""
+    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int)
+            and isinstance(entry[1], (int, float)) and entry[0] >= 1):
+        return None
+    age_hours = (time.time() - entry[1]) / 3600
+    return entry[0] if 0 <= age_hours < MAX_AGE_HOURS else None
 
 
 def _read_cache() -> dict:
@@ -222,11 +238,12 @@ def best_batch_size(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224
     if key not in measured:
         disk_key = _disk_key(model, shape)
         stored = _read_cache()
-        if isinstance(stored.get(disk_key), int) and stored[disk_key] >= 1:
-            measured[key] = stored[disk_key]
+        size = _fresh_size(stored.get(disk_key))
+        if size is not None:
+            measured[key] = size
         else:
             measured[key] = choose_batch_size(batch_timings(model, shape, example=example))
-            _write_cache({**_read_cache(), disk_key: measured[key]})
+            _write_cache({**_read_cache(), disk_key: [measured[key], time.time()]})
     return measured[key]
 
 
