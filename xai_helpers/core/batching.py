@@ -6,8 +6,8 @@ one 2-core CPU EfficientNet-Lite0 costs 34 ms per image at batch 1 and 42 ms per
 8, on another batch 8 is the fastest. So the batch size is *measured*, once per model, device
 and image size, on first use: the per-image time of a forward pass at batch 1, 2, 4, 8, 16
 (stopping early once larger batches stop paying), each size three times, on the fast copy
-the methods run (:func:`~xai_helpers.core.models.inference_copy`), which took 0.9–1.1 s on a
-2-core CPU for EfficientNet-Lite0 (0.9–1.8 s; ``python -m benchmarks cam`` prints it). Sizes
+the methods run (:func:`~xai_helpers.core.models.inference_copy`), which took 0.9–1.8 s on a
+2-core CPU for EfficientNet-Lite0 (``python -m benchmarks cam`` prints it). Sizes
 within 5 % of the fastest count as equally fast and the smallest of them is used. The result
 is kept in memory and on disk, in the user cache folder
 (``~/.cache/xai-workbook/batch_sizes.json`` on Linux; the environment variable
