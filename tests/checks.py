@@ -10,8 +10,12 @@ Reference maps are computed once per (reference, layer) and cached for the sessi
 from __future__ import annotations
 
 import copy
+import json
+import os
+import time
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -1012,3 +1016,107 @@ def check_folding_keeps_the_function(fold) -> None:
         difference = float((folded(x) - net(x)).abs().max())
     assert difference < 1e-5, f"folded logits differ by {difference:.2e}"
     assert left == ["bn3", "bn4"], f"BatchNorms left unfolded: {left}, expected bn3 and bn4"
+
+
+def check_kept_and_hooked_layers_stay_unfolded() -> None:
+    """A layer named in ``keep``, or one with a hook, keeps its BatchNorm. Catches folding that
+    ignores ``keep`` or hooks (a method's hook would then see the folded output)."""
+    from xai_helpers.core.folding import foldable_pairs, folded_copy
+
+    net = FoldingNet().eval()
+    assert [name for name, _ in foldable_pairs(net)] == ["conv1", "conv2"]
+    kept = folded_copy(net, keep=("conv1",))
+    assert isinstance(kept.bn1, torch.nn.BatchNorm2d) and isinstance(kept.bn2, torch.nn.Identity)
+    handle = net.bn2.register_forward_hook(lambda *args: None)
+    try:
+        hooked = folded_copy(net)
+    finally:
+        handle.remove()
+    assert isinstance(hooked.bn1, torch.nn.Identity), "the unhooked pair was not folded"
+    assert isinstance(hooked.bn2, torch.nn.BatchNorm2d), "a hooked BatchNorm was folded"
+
+
+def check_folding_leaves_the_model_unchanged() -> None:
+    """Folding works on a copy: the original keeps its weights, statistics, layers and train
+    mode. Catches folding (or planting the tracing biases) in the model itself."""
+    from xai_helpers.core.folding import folded_copy
+
+    net = FoldingNet().train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    folded_copy(net)
+    assert net.training and all(m.training for m in net.modules()), "train mode changed"
+    assert before.keys() == net.state_dict().keys(), "parameters added or removed"
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()), "values changed"
+    assert isinstance(net.bn1, torch.nn.BatchNorm2d), "a layer of the model was replaced"
+
+
+def check_a_changed_model_is_planned_again() -> None:
+    """The remembered pairs are read again once a layer changes. Catches a plan kept for ever
+    (folding would then look for a BatchNorm that is gone)."""
+    from xai_helpers.core.folding import foldable_pairs
+
+    net = FoldingNet().eval()
+    assert len(foldable_pairs(net)) == 2
+    net.bn1 = torch.nn.Identity()
+    assert [name for name, _ in foldable_pairs(net)] == ["conv2"], "stale plan"
+
+
+# -- the batch-size cache on disk -------------------------------------------------------------
+
+@contextmanager
+def cache_folder(folder):
+    """``XAI_CACHE_DIR`` pointed at ``folder`` (the test suite otherwise turns it off)."""
+    with mock.patch.dict(os.environ, {"XAI_CACHE_DIR": str(folder)}):
+        yield Path(folder)
+
+
+def check_the_cache_carries_a_size_to_the_next_session(folder) -> None:
+    """A fresh kernel (here: a new network of the same architecture, other weights) reuses the
+    size measured before instead of probing again; ``set_batch_size(net, None)`` forgets it on
+    disk too. Catches a cache that is never read, keyed by the weights, or never forgotten."""
+    from xai_helpers.core import batching
+
+    with cache_folder(folder):
+        with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
+            assert batching.best_batch_size(net, (3, 8, 8)) == 16
+        [(size, measured_at)] = json.loads(batching.cache_file().read_text()).values()
+        assert size == 16 and abs(measured_at - time.time()) < 600
+        with fake_clock({1: 1, 2: 9, 4: 8, 8: 7, 16: 6}) as later:     # next session, new costs
+            torch.nn.init.normal_(later.conv.weight)                    # other weights
+            assert batching.best_batch_size(later, (3, 8, 8)) == 16, "the cache was not read"
+            assert not PROBE_SEEN, "probed although the size was stored"
+            assert batching.best_batch_size(later, (3, 16, 16)) == 1       # another input size
+            batching.set_batch_size(later, None)
+            assert json.loads(batching.cache_file().read_text()) == {}, "not forgotten on disk"
+            assert batching.best_batch_size(later, (3, 8, 8)) == 1 and PROBE_SEEN
+
+
+def check_a_failed_cache_write_leaves_nothing(folder) -> None:
+    """A write that fails half-way (a full disk) is no error and leaves no temporary file.
+    Catches a cache writer that does not clean up after itself."""
+    from xai_helpers.core import batching
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with cache_folder(folder), mock.patch.object(batching.json, "dump", full):
+        with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
+            assert batching.best_batch_size(net, (3, 8, 8)) == 16
+    assert list(Path(folder).iterdir()) == [], "a half-written file was left behind"
+
+
+def check_old_cache_entries_are_measured_again(folder) -> None:
+    """A stored size older than ``MAX_AGE_HOURS`` is measured again and renewed; a younger one
+    is used as is. Catches entries that never expire (a probe run during a burst of load would
+    be kept for ever)."""
+    from xai_helpers.core import batching
+
+    with cache_folder(folder), fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
+        key = batching._disk_key(net, (3, 8, 8))
+        for age_hours, expected in [(batching.MAX_AGE_HOURS - 1, 2),
+                                    (batching.MAX_AGE_HOURS + 1, 16)]:
+            batching.cache_file().write_text(
+                json.dumps({key: [2, time.time() - age_hours * 3600]}))
+            batching._MEASURED.pop(net, None)             # a new session: only the file
+            assert batching.best_batch_size(net, (3, 8, 8)) == expected, f"{age_hours} h old"
+        assert json.loads(batching.cache_file().read_text())[key][0] == 16

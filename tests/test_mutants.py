@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
+import os
 import sys
+import tempfile
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,7 @@ import torch.nn.functional as F
 import xai_helpers as xh
 from xai_helpers.attribution import gradients as G
 from xai_helpers.cam.fullgrad import FullGrad
-from xai_helpers.core import folding
+from xai_helpers.core import batching, folding
 from xai_helpers.evaluation import metrics as M
 
 import checks
@@ -828,9 +831,83 @@ FOLDING_MUTANTS = [
 ]
 
 
+# -- the batch-size cache and the folding plan -----------------------------------------------------
+
+def _in_a_temporary_folder(check):
+    def run():
+        with tempfile.TemporaryDirectory() as folder:
+            check(folder)
+    return run
+
+
+def _patched(module, name, replacement, check):
+    def run():
+        with mock.patch.object(module, name, replacement):
+            check()
+    return run
+
+
+def _key_with_the_weights(model):
+    values = sum(float(p.detach().double().sum()) for p in model.parameters())
+    return f"{type(model).__name__} {values:.6f}|"
+
+
+def _write_without_cleaning_up(entries):
+    path = batching.cache_file()
+    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False)
+    try:
+        json.dump(entries, handle)
+        handle.close()
+        os.replace(handle.name, path)
+    except OSError:
+        pass
+
+
+_real_deepcopy, _real_folded_copy = copy.deepcopy, folding.folded_copy
+
+
+def _fold_without_copying(net, keep=()):
+    with mock.patch.object(folding.copy, "deepcopy",
+                           lambda m, *a: m if isinstance(m, torch.nn.Module) else _real_deepcopy(
+                               m, *a)):
+        return _real_folded_copy(net, keep)
+
+
+def _check_folding_in_place():
+    with mock.patch.object(folding, "folded_copy", _fold_without_copying):
+        checks.check_folding_leaves_the_model_unchanged()
+
+
+CACHE_MUTANTS = [
+    Mutant("batch-size cache keyed by the weights, not the architecture",
+           _patched(batching, "_model_key", _key_with_the_weights, _in_a_temporary_folder(
+               checks.check_the_cache_carries_a_size_to_the_next_session)),
+           "core/test_batching.py::test_a_measured_size_is_kept_on_disk_for_the_next_session"),
+    Mutant("batch-size cache entries that never expire",
+           _patched(batching, "_fresh_size",
+                    lambda entry: entry[0] if isinstance(entry, list) else None,
+                    _in_a_temporary_folder(checks.check_old_cache_entries_are_measured_again)),
+           "core/test_batching.py::test_a_size_measured_long_ago_is_measured_again"),
+    Mutant("batch-size cache write leaving its temporary file when it fails",
+           _patched(batching, "_write_cache", _write_without_cleaning_up,
+                    _in_a_temporary_folder(checks.check_a_failed_cache_write_leaves_nothing)),
+           "core/test_batching.py::test_a_failed_cache_write_leaves_nothing"),
+    Mutant("BatchNorm folding that ignores hooks",
+           _patched(folding, "_has_hooks", lambda module: False,
+                    checks.check_kept_and_hooked_layers_stay_unfolded),
+           "core/test_folding.py::test_kept_and_hooked_layers_stay_unfolded"),
+    Mutant("BatchNorm folded in the model itself, not a copy", _check_folding_in_place,
+           "core/test_folding.py::test_the_model_is_not_changed"),
+    Mutant("folding plan remembered after the model's layers change",
+           _patched(folding, "_structure", lambda model: (),
+                    checks.check_a_changed_model_is_planned_again),
+           "core/test_folding.py::test_a_changed_model_is_planned_again"),
+]
+
+
 MUTANTS = (CAM_MUTANTS + GRADIENT_MUTANTS + GUIDED_MUTANTS + PERTURBATION_MUTANTS
            + METRIC_MUTANTS + RELEVANCE_MUTANTS + STATE_MUTANTS + NEW_MUTANTS + PROBE_MUTANTS
-           + FOLDING_MUTANTS)
+           + FOLDING_MUTANTS + CACHE_MUTANTS)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)

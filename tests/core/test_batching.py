@@ -7,7 +7,6 @@ anything real; ``tests/test_mutants.py`` runs the same checks on wrong probes.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import torch
@@ -67,39 +66,19 @@ def test_measured_once_pinned_by_the_learner_and_the_model_unchanged():
     assert xh.count_hooks(net) == 0
 
 
-def test_a_measured_size_is_kept_on_disk_for_the_next_session(tmp_path, monkeypatch):
-    """A fresh kernel (here: a new network of the same architecture) reuses the size measured
-    before instead of probing again; ``set_batch_size(net, None)`` forgets it on disk too.
-    Catches a cache that is never read, keyed by weights, or never invalidated."""
-    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
-    with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
-        assert xh.best_batch_size(net, (3, 8, 8)) == 16
-    assert xh.cache_file().parent == tmp_path
-    [(size, measured_at)] = json.loads(xh.cache_file().read_text()).values()
-    assert size == 16 and abs(measured_at - time.time()) < 600
-    with fake_clock({1: 1, 2: 9, 4: 8, 8: 7, 16: 6}) as later:      # next session, new costs
-        torch.nn.init.normal_(later.conv.weight)                     # other weights, same shapes
-        assert xh.best_batch_size(later, (3, 8, 8)) == 16 and not PROBE_SEEN
-        assert xh.best_batch_size(later, (3, 16, 16)) == 1                 # another input size
-        xh.set_batch_size(later, None)
-        assert json.loads(xh.cache_file().read_text()) == {}
-        assert xh.best_batch_size(later, (3, 8, 8)) == 1 and PROBE_SEEN      # measured again
+def test_a_measured_size_is_kept_on_disk_for_the_next_session(tmp_path):
+    checks.check_the_cache_carries_a_size_to_the_next_session(tmp_path)
 
 
-@pytest.mark.parametrize("problem", ["damaged", "unwritable", "disk full", "off"])
+def test_a_failed_cache_write_leaves_nothing(tmp_path):
+    checks.check_a_failed_cache_write_leaves_nothing(tmp_path)
+
+
+@pytest.mark.parametrize("problem", ["damaged", "unwritable", "off"])
 def test_a_cache_that_cannot_be_used_only_means_measuring(tmp_path, monkeypatch, problem):
-    """A damaged file is measured over and replaced; a folder that cannot be written, a write
-    that fails half-way (no temporary file left behind) or ``XAI_CACHE_DIR=off`` is no error
-    and leaves nothing."""
-    from xai_helpers.core import batching
-
-    if problem == "disk full":
-        monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
-
-        def full(*args, **kwargs):
-            raise OSError(28, "No space left on device")
-        monkeypatch.setattr(batching.json, "dump", full)
-    elif problem == "damaged":
+    """A damaged file is measured over and replaced; a folder that cannot be written, or
+    ``XAI_CACHE_DIR=off``, is no error and leaves nothing."""
+    if problem == "damaged":
         monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
         (tmp_path / "batch_sizes.json").write_text("{not json")
     elif problem == "unwritable":
@@ -118,17 +97,5 @@ def test_a_cache_that_cannot_be_used_only_means_measuring(tmp_path, monkeypatch,
                                                         else [])
 
 
-def test_a_size_measured_long_ago_is_measured_again(tmp_path, monkeypatch):
-    """A stored size older than ``MAX_AGE_HOURS`` (a probe during a burst of load must not be
-    kept for ever) is measured again and the entry renewed; a younger one is used as is."""
-    from xai_helpers.core import batching
-
-    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
-    with fake_clock({1: 10, 2: 9, 4: 8, 8: 7, 16: 6}) as net:
-        key = batching._disk_key(net, (3, 8, 8))
-        for age_hours, expected in [(batching.MAX_AGE_HOURS - 1, 2),
-                                    (batching.MAX_AGE_HOURS + 1, 16)]:
-            xh.cache_file().write_text(json.dumps({key: [2, time.time() - age_hours * 3600]}))
-            batching._MEASURED.pop(net, None)             # a new session: only the file
-            assert xh.best_batch_size(net, (3, 8, 8)) == expected, f"{age_hours} h old"
-    assert json.loads(xh.cache_file().read_text())[key][0] == 16
+def test_a_size_measured_long_ago_is_measured_again(tmp_path):
+    checks.check_old_cache_entries_are_measured_again(tmp_path)
