@@ -37,16 +37,10 @@ import xai_helpers as xh
 from xai_helpers.attribution import lime as lime_module
 from xai_helpers.attribution import occlusion as occlusion_module
 
-from .timing import report
+from .timing import alternate, once, report
 
 TARGET = 235
 SIZES = (1, 2, 4, 8, 16)
-
-
-def once(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 @contextlib.contextmanager
@@ -72,24 +66,6 @@ def forward_clock(*modules):
         for module in modules:
             stack.enter_context(mock.patch.object(module, "inference_copy", timed_copy))
         yield inside
-
-
-def alternate(measure_a, measure_b, rounds: int = 3, between=None
-              ) -> list[tuple[float, float]]:
-    """``rounds`` pairs of measurements (seconds) from ``measure_a`` and ``measure_b``, the
-    order swapped every other round so that a slow moment of the machine does not always fall
-    on the same side; ``between()``, if given, runs after each round (other contenders)."""
-    pairs = []
-    for index in range(rounds):
-        if index % 2 == 0:
-            a = measure_a()
-            pairs.append((a, measure_b()))
-        else:
-            b = measure_b()
-            pairs.append((measure_a(), b))
-        if between is not None:
-            between()
-    return pairs
 
 
 def main() -> None:

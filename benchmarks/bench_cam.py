@@ -22,7 +22,7 @@ from torchcam.methods import GradCAM as TorchcamGradCAM
 
 import xai_helpers as xh
 
-from .timing import best_time, report
+from .timing import alternate, best_time, once, report
 
 TARGET = 235  # German shepherd
 
@@ -76,17 +76,11 @@ def main() -> None:
 
         # two rounds, the order swapped in the second: the machine's speed drifts by 10-20 %
         # within a minute, and a slow moment should not fall on one side only
-        ours_times, their_times = [], []
-        for first_ours in (True, False):
-            for run in ((ours_once, theirs_once) if first_ours else (theirs_once, ours_once)):
-                start = time.perf_counter()
-                result = run()
-                (ours_times if run is ours_once else their_times).append(
-                    time.perf_counter() - start)
-                if run is ours_once:
-                    ours_score = result
-                else:
-                    theirs = result
+        maps = {}
+        pairs = alternate(lambda: once(lambda: maps.update(ours=ours_once())),
+                          lambda: once(lambda: maps.update(theirs=theirs_once())), rounds=2)
+        ours_times, their_times = (list(times) for times in zip(*pairs))
+        ours_score, theirs = maps["ours"], maps["theirs"]
         agreement = float((ours_score.cpu() - torch.from_numpy(theirs)).abs().max())
         report(f"Score-CAM, {name}, 1280 channels (best of 2 interleaved runs)",
                [("pytorch-grad-cam ScoreCAM (batch 16)", min(their_times)),

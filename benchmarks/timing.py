@@ -24,6 +24,31 @@ def best_time(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> f
     return best
 
 
+def once(fn: Callable[[], object]) -> float:
+    """Seconds taken by one call of ``fn`` (for runs long enough that one is a measurement)."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(measure_a, measure_b, rounds: int = 3, between=None
+              ) -> list[tuple[float, float]]:
+    """``rounds`` pairs of measurements (seconds) from ``measure_a`` and ``measure_b``, the
+    order swapped every other round so that a slow moment of the machine does not always fall
+    on the same side; ``between()``, if given, runs after each round (other contenders)."""
+    pairs = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            a = measure_a()
+            pairs.append((a, measure_b()))
+        else:
+            b = measure_b()
+            pairs.append((measure_a(), b))
+        if between is not None:
+            between()
+    return pairs
+
+
 def interleaved_best(fns: dict[str, Callable[[], object]], rounds: int = 5,
                      warmup: int = 1) -> dict[str, float]:
     """Seconds taken by the fastest call of each function, the functions called in turn in each
