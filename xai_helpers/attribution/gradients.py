@@ -205,7 +205,7 @@ def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, target: Target
     target = _resolve_target(model, x, target)
     total = torch.zeros_like(x)
     if batch_size is None:
-        batch_size = max(1, best_batch_size(model, tuple(x.shape[1:]), example=x[:1]) // len(x))
+        batch_size = max(1, best_batch_size(model, example=x[:1]) // len(x))
     for start in range(0, n_steps, batch_size):
         chunk = alphas[start:start + batch_size]
         path = torch.cat([baseline + a * (x - baseline) for a in chunk])  # (len(chunk)*N, ...)

@@ -109,7 +109,7 @@ def lime_samples(model: torch.nn.Module, x: torch.Tensor, target: int, segments:
     filled = means[:, segments]                                                # (3, H, W)
     fast = inference_copy(model)
     probabilities = []
-    batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]), example=x[:1])
+    batch_size = batch_size or best_batch_size(model, example=x[:1])
     with torch.inference_mode():                     # the copy is already in eval mode
         for rows in masks.to(x.device).split(batch_size):
             keep = rows[:, segments].unsqueeze(1).bool()                       # (b, 1, H, W)

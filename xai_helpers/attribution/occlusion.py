@@ -76,7 +76,7 @@ def occlusion(model: torch.nn.Module, x: torch.Tensor, target: Target = None,
              for c in window_positions(width, window[1], stride[1])]
     baseline = torch.as_tensor(baseline, dtype=x.dtype, device=device).expand(x.shape[1:])
     fast_model = inference_copy(model)
-    batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]), example=x[:1])
+    batch_size = batch_size or best_batch_size(model, example=x[:1])
 
     def scores_of(batch: torch.Tensor, targets: Target) -> torch.Tensor:
         logits = fast_model(batch)

@@ -88,7 +88,7 @@ def rise(model: torch.nn.Module, x: torch.Tensor, target: Target = None, n_masks
     if masks is None:
         masks = rise_masks(n_masks, tuple(x.shape[-2:]), cells, p, seed)
     masks = masks.to(x.device, x.dtype)
-    batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]), example=x[:1])
+    batch_size = batch_size or best_batch_size(model, example=x[:1])
     fast = inference_copy(model)
     saliency = torch.zeros(len(x), *x.shape[-2:], device=x.device, dtype=x.dtype)
     with torch.inference_mode():

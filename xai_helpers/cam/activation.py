@@ -86,8 +86,7 @@ class ScoreCAM(BaseCAM):
         n, k = A.shape[:2]
         scores = torch.empty(n, k, device=A.device)
         fast_model = inference_copy(self.model)
-        batch_size = self.batch_size or best_batch_size(self.model, tuple(x.shape[1:]),
-                                                        example=x[:1])
+        batch_size = self.batch_size or best_batch_size(self.model, example=x[:1])
 
         def score(batch: torch.Tensor, i: int) -> torch.Tensor:
             logits = fast_model(batch)
@@ -252,8 +251,7 @@ class _ScoreVariant(BaseCAM):
         n, k = A.shape[:2]
         masks = _torchcam_masks(A, x.shape[-2:])                      # (N, K, H, W)
         fast = inference_copy(self.model)
-        batch_size = self.batch_size or best_batch_size(self.model, tuple(x.shape[1:]),
-                                                        example=x[:1])
+        batch_size = self.batch_size or best_batch_size(self.model, example=x[:1])
         rows = torch.arange(n, device=A.device).repeat_interleave(k)
         baseline = self._scores(self.logits, classes, target, torch.arange(n, device=A.device))
         total = torch.zeros(n * k, device=A.device)

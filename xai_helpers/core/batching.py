@@ -218,19 +218,21 @@ def choose_batch_size(timings: dict[int, float], tolerance: float = TOLERANCE) -
     return min(size for size, seconds in timings.items() if seconds <= tolerance * best)
 
 
-def best_batch_size(model: nn.Module, shape: tuple[int, int, int] = (3, 224, 224),
+def best_batch_size(model: nn.Module, shape: tuple[int, int, int] | None = None,
                     example: torch.Tensor | None = None) -> int:
     """The batch size with the lowest time per image for ``model`` on its device (measured once
-    per image shape by :func:`batch_timings`, on ``example`` if given — the methods pass the
-    image they explain — then remembered, in memory and in :func:`cache_file` for later
-    sessions on this machine; sizes within 5 % of the fastest count as equally fast and the
-    smallest wins, :func:`choose_batch_size`; a size pinned with :func:`set_batch_size` wins
-    over all).
+    per image shape — ``shape``, else ``example``'s, else 3×224×224 — by :func:`batch_timings`,
+    on ``example`` if given — the methods pass the image they explain — then remembered, in
+    memory and in :func:`cache_file` for later sessions on this machine; sizes within 5 % of
+    the fastest count as equally fast and the smallest wins, :func:`choose_batch_size`; a size
+    pinned with :func:`set_batch_size` wins over all).
 
     Example:
         >>> best_batch_size(model)                   # doctest: +SKIP
         2
     """
+    if shape is None:                        # the example's image shape, else ImageNet's
+        shape = tuple(example.shape[-3:]) if example is not None else (3, 224, 224)
     if model in _PINNED:
         return _PINNED[model]
     measured = _MEASURED.setdefault(model, {})

@@ -63,7 +63,7 @@ def _curve(model, x, target, saliency, steps, baseline, batch_size, insert: bool
     fast = inference_copy(model)
     probabilities = []
     with torch.inference_mode():                     # the copy is already in eval mode
-        size = batch_size or best_batch_size(model, tuple(x.shape[1:]), example=x[:1])
+        size = batch_size or best_batch_size(model, example=x[:1])
         for batch in torch.cat(images).split(size):
             logits = fast(batch)
             probabilities.append(logits.softmax(dim=1)[:, target])
@@ -275,7 +275,7 @@ def superpixel_deletion(model: torch.nn.Module, x: torch.Tensor, target: int,
     sizes = torch.bincount(segments.flatten(), minlength=count).float()[order]
     fractions = torch.cat([torch.zeros(1), sizes.cumsum(0) / sizes.sum()])
     fast = inference_copy(model)
-    batch_size = batch_size or best_batch_size(model, tuple(x.shape[1:]), example=x[:1])
+    batch_size = batch_size or best_batch_size(model, example=x[:1])
     probabilities = []
     with torch.inference_mode():
         for steps in torch.arange(count + 1).split(batch_size):
